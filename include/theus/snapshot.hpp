@@ -1,0 +1,33 @@
+// Snapshot: one committed version of the state: (data map, heavy map, version, latched signals,
+// per-path modification index). Snapshots are immutable and shared by pointer; taking one is O(1).
+// Thread-safety: immutable once published; share freely across threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "theus/mod_index.hpp"
+#include "theus/path.hpp"
+#include "theus/status.hpp"
+#include "theus/value.hpp"
+
+namespace theus {
+
+struct Snapshot {
+  uint64_t version = 0;
+  Map data;      // every root except the heavy zone (domain, global, namespaces, ...)
+  Map heavy;     // heavy zone: name -> value (buffers, foreign arrays), shared by reference
+  Map signals;   // signals latched by the commit that made this version: topic -> str(payload)
+  ModIndex index;
+
+  // The value at `path`; a path rooted at `heavy` reads the heavy map.
+  Result<Value> get(const Path& path) const;
+  Result<Value> get(std::string_view path) const;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+// True when `path` is addressed to the heavy map (its root segment is `heavy`).
+bool is_heavy_root(const Path& path) noexcept;
+
+}  // namespace theus

@@ -1,0 +1,307 @@
+// Value: one node of the immutable state tree (null, bool, int64, double, string, bytes, list, map,
+// buffer reference, opaque foreign handle). Lists and maps are persistent: "modifying" operations
+// are const and return a new value that shares every untouched node with the old one.
+// Thread-safety: a Value is immutable; copies share nodes with atomic reference counts, so values
+// may be read from any number of threads. A single Value object must not be assigned concurrently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace theus {
+
+namespace detail {
+struct StrNode;
+struct ListRoot;
+struct MapRoot;
+struct BufferNode;
+struct ForeignNode;
+}  // namespace detail
+
+class Value;
+
+enum class Kind : unsigned char {
+  kNull,
+  kBool,
+  kInt,
+  kDouble,
+  kString,
+  kBytes,
+  kList,
+  kMap,
+  kBuffer,   // heavy-zone array living in shared memory
+  kForeign,  // an embedder object the core cannot look into
+};
+
+// Reference to an array in a shared-memory segment (the heavy zone stores these by reference).
+struct BufferRef {
+  std::string name;            // segment name, e.g. "theus_ab12cd34_4242_frames"
+  uint64_t offset = 0;         // byte offset of the first element inside the segment
+  uint64_t length = 0;         // byte length of the array
+  std::string dtype;           // numpy dtype string, e.g. "float64"
+  std::vector<int64_t> shape;  // element counts per dimension
+  friend bool operator==(const BufferRef&, const BufferRef&) = default;
+};
+
+// Hooks an embedder supplies for its foreign objects. `release` drops the embedder's reference and
+// is called once, when the last Value holding the object goes away (possibly on another thread).
+// `equals`, `hash` and `repr` may be null: identity, pointer hash and "<foreign TYPE>" are used.
+struct ForeignHooks {
+  const char* type_name = "object";
+  void (*release)(void* object) = nullptr;
+  bool (*equals)(void* a, void* b) = nullptr;
+  size_t (*hash)(void* object) = nullptr;
+  std::string (*repr)(void* object) = nullptr;
+  // Attribute navigation for opaque objects (paths through a foreign value). `get_attribute`
+  // returns false when the attribute is missing; `with_attribute` builds a modified copy.
+  bool (*get_attribute)(void* object, const Value& name, Value* out) = nullptr;
+  bool (*with_attribute)(void* object, const Value& name, const Value& value, Value* out) = nullptr;
+};
+
+// Persistent list. get/set/push_back/pop_back: O(log32 n); insert/erase in the middle: O(n).
+class List {
+ public:
+  class Iterator;
+
+  List() noexcept = default;
+  List(std::initializer_list<Value> items);
+  static List from_vector(std::vector<Value> items);  // O(n)
+  List(const List& other) noexcept;
+  List(List&& other) noexcept;
+  List& operator=(const List& other) noexcept;
+  List& operator=(List&& other) noexcept;
+  ~List();
+
+  size_t size() const noexcept;
+  bool empty() const noexcept { return size() == 0; }
+  const Value& operator[](size_t i) const noexcept;  // precondition: i < size()
+  const Value* get(size_t i) const noexcept;         // nullptr when out of range
+
+  [[nodiscard]] List push_back(Value value) const;
+  [[nodiscard]] List set(size_t i, Value value) const;     // precondition: i < size()
+  [[nodiscard]] List insert(size_t i, Value value) const;  // precondition: i <= size()
+  [[nodiscard]] List erase(size_t i) const;                // precondition: i < size()
+  [[nodiscard]] List pop_back() const;                     // precondition: !empty()
+
+  std::vector<Value> to_vector() const;
+  Iterator begin() const noexcept;
+  Iterator end() const noexcept;
+
+  // Same underlying nodes (O(1) identity test; equal lists may still be different nodes).
+  bool same_as(const List& other) const noexcept;
+  friend bool operator==(const List& a, const List& b);
+
+ private:
+  friend class Value;
+  explicit List(detail::ListRoot* root) noexcept : root_(root) {}
+  detail::ListRoot* root_ = nullptr;  // nullptr == empty
+};
+
+// Persistent map that keeps insertion order (as Python's dict does). Keys are Values compared with
+// Python equality (1 == 1.0 == True). find/set/erase: O(log32 n); iteration: insertion order.
+// Setting an existing key keeps its position; erasing and re-adding moves it to the end.
+class Map {
+ public:
+  class Iterator;
+  struct Item {
+    const Value& key;
+    const Value& value;
+  };
+
+  Map() noexcept = default;
+  Map(std::initializer_list<std::pair<Value, Value>> items);
+  Map(const Map& other) noexcept;
+  Map(Map&& other) noexcept;
+  Map& operator=(const Map& other) noexcept;
+  Map& operator=(Map&& other) noexcept;
+  ~Map();
+
+  size_t size() const noexcept;
+  bool empty() const noexcept { return size() == 0; }
+  const Value* find(const Value& key) const noexcept;  // nullptr when absent
+  const Value* find(std::string_view key) const noexcept;
+  bool contains(const Value& key) const noexcept { return find(key) != nullptr; }
+
+  [[nodiscard]] Map set(Value key, Value value) const;
+  [[nodiscard]] Map erase(const Value& key) const;  // absent key: returns an equal map
+
+  std::vector<Value> keys() const;
+  Iterator begin() const noexcept;
+  Iterator end() const noexcept;
+
+  bool same_as(const Map& other) const noexcept;
+  // Python dict equality: same keys, equal values, order ignored.
+  friend bool operator==(const Map& a, const Map& b);
+
+ private:
+  friend class Value;
+  explicit Map(detail::MapRoot* root) noexcept : root_(root) {}
+  detail::MapRoot* root_ = nullptr;  // nullptr == empty
+};
+
+class Value {
+ public:
+  Value() noexcept : kind_(Kind::kNull), i_(0) {}
+  Value(std::nullptr_t) noexcept : Value() {}  // NOLINT: implicit by design
+  Value(bool b) noexcept : kind_(Kind::kBool), i_(b ? 1 : 0) {}  // NOLINT
+  Value(int v) noexcept : kind_(Kind::kInt), i_(v) {}           // NOLINT
+  Value(long v) noexcept : kind_(Kind::kInt), i_(v) {}          // NOLINT
+  Value(long long v) noexcept : kind_(Kind::kInt), i_(v) {}     // NOLINT
+  Value(unsigned v) noexcept : kind_(Kind::kInt), i_(v) {}      // NOLINT
+  Value(unsigned long v) noexcept : kind_(Kind::kInt), i_(static_cast<int64_t>(v)) {}  // NOLINT
+  Value(unsigned long long v) noexcept : kind_(Kind::kInt), i_(static_cast<int64_t>(v)) {}  // NOLINT
+  Value(double d) noexcept : kind_(Kind::kDouble), d_(d) {}     // NOLINT
+  Value(const char* s);                                         // NOLINT
+  Value(std::string_view s);                                    // NOLINT
+  Value(const std::string& s) : Value(std::string_view(s)) {}  // NOLINT
+  Value(List list) noexcept;                                    // NOLINT
+  Value(Map map) noexcept;                                      // NOLINT
+  template <class T>
+  Value(const T*) = delete;  // no accidental pointer -> bool conversion
+
+  static Value bytes(std::string_view data);
+  static Value buffer(BufferRef ref);
+  // Takes over one reference to `object`; `hooks` must outlive every Value made from it.
+  static Value foreign(void* object, const ForeignHooks* hooks);
+
+  Value(const Value& o) noexcept;
+  Value(Value&& o) noexcept;
+  Value& operator=(const Value& o) noexcept;
+  Value& operator=(Value&& o) noexcept;
+  ~Value() { release(); }
+
+  Kind kind() const noexcept { return kind_; }
+  bool is_null() const noexcept { return kind_ == Kind::kNull; }
+  bool is_bool() const noexcept { return kind_ == Kind::kBool; }
+  bool is_int() const noexcept { return kind_ == Kind::kInt; }
+  bool is_double() const noexcept { return kind_ == Kind::kDouble; }
+  bool is_number() const noexcept {
+    return kind_ == Kind::kInt || kind_ == Kind::kDouble || kind_ == Kind::kBool;
+  }
+  bool is_string() const noexcept { return kind_ == Kind::kString; }
+  bool is_bytes() const noexcept { return kind_ == Kind::kBytes; }
+  bool is_list() const noexcept { return kind_ == Kind::kList; }
+  bool is_map() const noexcept { return kind_ == Kind::kMap; }
+  bool is_buffer() const noexcept { return kind_ == Kind::kBuffer; }
+  bool is_foreign() const noexcept { return kind_ == Kind::kForeign; }
+  bool is_container() const noexcept { return kind_ == Kind::kList || kind_ == Kind::kMap; }
+
+  // Accessors; the kind must match (checked by assert).
+  bool as_bool() const noexcept;
+  int64_t as_int() const noexcept;
+  double as_double() const noexcept;
+  double as_number() const noexcept;  // bool, int or double promoted to double
+  std::string_view as_string() const noexcept;
+  std::string_view as_bytes() const noexcept;
+  const List& as_list() const noexcept;
+  const Map& as_map() const noexcept;
+  const BufferRef& as_buffer() const noexcept;
+  void* foreign_object() const noexcept;
+  const ForeignHooks* foreign_hooks() const noexcept;
+
+  // Python truthiness: None, False, 0, 0.0, "", b"", [], {} are false.
+  bool truthy() const noexcept;
+  // Python-style type name used in messages: "NoneType", "int", "str", "dict", "list", ...
+  std::string_view type_name() const noexcept;
+  // Deterministic Python-like rendering: {'a': 1, 'b': [2.5, None, True]}.
+  std::string repr() const;
+  // Python str(): strings as they are, everything else as repr().
+  std::string str() const;
+  // Hash consistent with ==: 1, 1.0 and True hash alike.
+  size_t hash() const noexcept;
+  // Same kind and same payload/node: O(1); implies ==.
+  bool identical(const Value& o) const noexcept;
+
+  friend bool operator==(const Value& a, const Value& b);
+  friend bool operator!=(const Value& a, const Value& b) { return !(a == b); }
+
+  // Internal: tombstone marker for deleted map slots (never visible through the public API).
+  static Value tombstone() noexcept {
+    Value v;
+    v.flags_ = kTombstoneFlag;
+    return v;
+  }
+  bool is_tombstone() const noexcept { return flags_ == kTombstoneFlag; }
+
+ private:
+  static constexpr unsigned char kTombstoneFlag = 1;
+  void release() noexcept;
+  void retain() const noexcept;
+
+  Kind kind_;
+  unsigned char flags_ = 0;
+  union {
+    int64_t i_;
+    double d_;
+    detail::StrNode* str_;
+    List list_;
+    Map map_;
+    detail::BufferNode* buf_;
+    detail::ForeignNode* foreign_;
+  };
+};
+
+class List::Iterator {
+ public:
+  using value_type = Value;
+  using difference_type = std::ptrdiff_t;
+  using reference = const Value&;
+  using pointer = const Value*;
+  using iterator_category = std::forward_iterator_tag;
+
+  Iterator() = default;
+  const Value& operator*() const noexcept { return chunk_[i_ - base_]; }
+  const Value* operator->() const noexcept { return &chunk_[i_ - base_]; }
+  Iterator& operator++() noexcept;
+  Iterator operator++(int) noexcept {
+    Iterator t = *this;
+    ++*this;
+    return t;
+  }
+  friend bool operator==(const Iterator& a, const Iterator& b) noexcept { return a.i_ == b.i_; }
+
+ private:
+  friend class List;
+  Iterator(const List* list, size_t i) noexcept;
+  const List* list_ = nullptr;
+  size_t i_ = 0;
+  size_t base_ = 0;  // index of chunk_[0]
+  size_t chunk_len_ = 0;
+  const Value* chunk_ = nullptr;
+};
+
+class Map::Iterator {
+ public:
+  using value_type = Item;
+  using difference_type = std::ptrdiff_t;
+  using iterator_category = std::forward_iterator_tag;
+
+  Iterator() = default;
+  Item operator*() const noexcept;
+  Iterator& operator++() noexcept;
+  friend bool operator==(const Iterator& a, const Iterator& b) noexcept { return a.i_ == b.i_; }
+
+ private:
+  friend class Map;
+  Iterator(const Map* map, size_t i) noexcept;
+  void settle() noexcept;  // skip tombstones
+  const Map* map_ = nullptr;
+  size_t i_ = 0;
+  size_t base_ = 0;
+  size_t chunk_len_ = 0;
+  const void* chunk_ = nullptr;  // const detail::MapEntry*
+  size_t end_ = 0;
+};
+
+}  // namespace theus
+
+template <>
+struct std::hash<theus::Value> {
+  size_t operator()(const theus::Value& v) const noexcept { return v.hash(); }
+};

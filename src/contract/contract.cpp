@@ -1,0 +1,86 @@
+// Contract construction and the PURE registration firewall.
+#include "theus/contract.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "theus/zone.hpp"
+
+namespace theus {
+
+std::string_view semantic_name(Semantic s) noexcept {
+  switch (s) {
+    case Semantic::kPure:
+      return "pure";
+    case Semantic::kEffect:
+      return "effect";
+    case Semantic::kGuide:
+      return "guide";
+  }
+  return "effect";
+}
+
+Result<Semantic> parse_semantic(std::string_view s) {
+  std::string lower(s);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "pure") return Semantic::kPure;
+  if (lower == "effect") return Semantic::kEffect;
+  if (lower == "guide") return Semantic::kGuide;
+  return Status(ErrorCode::kInvalidArgument,
+                "Unknown semantic '" + std::string(s) + "' (expected pure, effect or guide)");
+}
+
+namespace {
+
+Status parse_list(const std::vector<std::string>& texts, std::string_view which,
+                  std::vector<PathPattern>* out) {
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto p = PathPattern::parse(texts[i]);
+    if (!p.is_ok()) {
+      return {ErrorCode::kInvalidArgument, "Invalid contract: " + std::string(which) + "[" +
+                                               std::to_string(i) + "]: " + p.status().message()};
+    }
+    out->push_back(std::move(p).value());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Contract> Contract::make(const std::vector<std::string>& inputs,
+                                const std::vector<std::string>& outputs, Semantic semantic,
+                                std::vector<std::string> errors,
+                                std::vector<std::string> side_effects) {
+  Contract c;
+  THEUS_RETURN_IF_ERROR(parse_list(inputs, "inputs", &c.inputs_));
+  THEUS_RETURN_IF_ERROR(parse_list(outputs, "outputs", &c.outputs_));
+  c.input_texts_ = inputs;
+  c.output_texts_ = outputs;
+  c.semantic_ = semantic;
+  c.errors_ = std::move(errors);
+  c.side_effects_ = std::move(side_effects);
+  return c;
+}
+
+bool Contract::declares(std::string_view name) const noexcept {
+  auto has = [&](const std::vector<std::string>& v) {
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
+  return has(input_texts_) || has(output_texts_);
+}
+
+Status Contract::check_pure_inputs() const {
+  if (!is_pure()) return Status::ok();
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    Zone z = inputs_[i].zone();
+    if (z == Zone::kSignal || z == Zone::kMeta) {
+      return {ErrorCode::kContractViolation,
+              "Pure process cannot take inputs from Zone: Signal/Meta (Found: " + input_texts_[i] +
+                  ")"};
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace theus

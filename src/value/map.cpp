@@ -1,0 +1,209 @@
+// Map: insertion-ordered persistent map. Entries live in a persistent vector (insertion order,
+// tombstones for erased slots); maps with more than MapRoot::kIndexThreshold slots also keep a
+// CHAMP index key -> slot. Tombstones are compacted away once they outnumber live entries.
+#include <cassert>
+
+#include "theus/value.hpp"
+#include "value/nodes.hpp"
+
+namespace theus {
+
+using detail::MapEntry;
+using detail::MapRoot;
+using detail::PVec;
+using detail::ValueKeyOps;
+
+namespace {
+
+constexpr size_t kCompactMinTombstones = 16;
+
+MapRoot* new_root(PVec<MapEntry> entries, size_t live) {
+  auto* r = new MapRoot();
+  r->entries = std::move(entries);
+  r->live = live;
+  if (r->indexed()) {
+    uint32_t pos = 0;
+    r->entries.for_each([&](const MapEntry& e) {
+      if (!e.key.is_tombstone()) r->index = r->index.assoc(e.key, pos);
+      ++pos;
+    });
+  }
+  return r;
+}
+
+// Slot of `key`, or -1. `eq` tests a stored key; `hash` is ValueKeyOps::hash of the key.
+template <class Eq>
+long find_slot(const MapRoot* r, uint32_t hash, const Eq& eq) {
+  if (!r) return -1;
+  if (r->indexed()) {
+    const uint32_t* pos = r->index.find_hashed(hash, eq);
+    return pos ? static_cast<long>(*pos) : -1;
+  }
+  for (size_t i = 0; i < r->entries.size(); ++i) {
+    const MapEntry& e = r->entries[i];
+    if (!e.key.is_tombstone() && eq(e.key)) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+long find_slot(const MapRoot* r, const Value& key) {
+  return find_slot(r, ValueKeyOps::hash(key), [&](const Value& k) { return k == key; });
+}
+
+}  // namespace
+
+Map::Map(std::initializer_list<std::pair<Value, Value>> items) {
+  Map m;
+  for (const auto& [k, v] : items) m = m.set(k, v);
+  *this = std::move(m);
+}
+
+Map::Map(const Map& other) noexcept : root_(other.root_) {
+  if (root_) root_->retain();
+}
+Map::Map(Map&& other) noexcept : root_(std::exchange(other.root_, nullptr)) {}
+Map& Map::operator=(const Map& other) noexcept {
+  if (other.root_) other.root_->retain();
+  MapRoot* old = std::exchange(root_, other.root_);
+  if (old && old->release()) MapRoot::destroy(old);
+  return *this;
+}
+Map& Map::operator=(Map&& other) noexcept {
+  if (this != &other) {
+    MapRoot* old = std::exchange(root_, std::exchange(other.root_, nullptr));
+    if (old && old->release()) MapRoot::destroy(old);
+  }
+  return *this;
+}
+Map::~Map() {
+  if (root_ && root_->release()) MapRoot::destroy(root_);
+}
+
+size_t Map::size() const noexcept { return root_ ? root_->live : 0; }
+
+const Value* Map::find(const Value& key) const noexcept {
+  long slot = find_slot(root_, key);
+  return slot < 0 ? nullptr : &root_->entries[static_cast<size_t>(slot)].value;
+}
+
+const Value* Map::find(std::string_view key) const noexcept {
+  size_t h = std::hash<std::string_view>{}(key);
+  auto hash = static_cast<uint32_t>(h ^ (h >> 32));
+  long slot = find_slot(root_, hash,
+                        [&](const Value& k) { return k.is_string() && k.as_string() == key; });
+  return slot < 0 ? nullptr : &root_->entries[static_cast<size_t>(slot)].value;
+}
+
+Map Map::set(Value key, Value value) const {
+  long slot = find_slot(root_, key);
+  if (slot >= 0) {
+    // Existing key: keep its slot (and, as Python does, the originally stored key object).
+    const MapEntry& old = root_->entries[static_cast<size_t>(slot)];
+    auto* r = new MapRoot();
+    r->entries = root_->entries.set(static_cast<size_t>(slot), MapEntry{old.key, std::move(value)});
+    r->index = root_->index;
+    r->live = root_->live;
+    return Map(r);
+  }
+  if (!root_) {
+    return Map(new_root(PVec<MapEntry>().push_back(MapEntry{std::move(key), std::move(value)}), 1));
+  }
+  auto pos = static_cast<uint32_t>(root_->entries.size());
+  PVec<MapEntry> entries = root_->entries.push_back(MapEntry{key, std::move(value)});
+  if (entries.size() == MapRoot::kIndexThreshold + 1) {
+    return Map(new_root(std::move(entries), root_->live + 1));  // first time indexed: build it
+  }
+  auto* r = new MapRoot();
+  r->entries = std::move(entries);
+  r->live = root_->live + 1;
+  r->index = r->indexed() ? root_->index.assoc(key, pos) : root_->index;
+  return Map(r);
+}
+
+Map Map::erase(const Value& key) const {
+  long slot = find_slot(root_, key);
+  if (slot < 0) return *this;
+  if (root_->live == 1) return Map();
+  if (!root_->indexed()) {
+    // Small map: rebuild without the slot (no tombstones below the index threshold).
+    std::vector<MapEntry> kept;
+    kept.reserve(root_->live - 1);
+    root_->entries.for_each([&, i = 0L](const MapEntry& e) mutable {
+      if (i++ != slot) kept.push_back(e);
+    });
+    return Map(new_root(PVec<MapEntry>::build(std::move(kept)), root_->live - 1));
+  }
+  size_t live = root_->live - 1;
+  size_t tombstones = root_->entries.size() - live;
+  if (tombstones >= kCompactMinTombstones && tombstones > live) {
+    std::vector<MapEntry> kept;
+    kept.reserve(live);
+    root_->entries.for_each([&, i = 0L](const MapEntry& e) mutable {
+      if (i++ != slot && !e.key.is_tombstone()) kept.push_back(e);
+    });
+    return Map(new_root(PVec<MapEntry>::build(std::move(kept)), live));
+  }
+  auto* r = new MapRoot();
+  r->entries = root_->entries.set(static_cast<size_t>(slot), MapEntry{Value::tombstone(), Value()});
+  r->index = root_->index.dissoc(key);
+  r->live = live;
+  return Map(r);
+}
+
+std::vector<Value> Map::keys() const {
+  std::vector<Value> out;
+  out.reserve(size());
+  for (auto item : *this) out.push_back(item.key);
+  return out;
+}
+
+bool Map::same_as(const Map& other) const noexcept {
+  return root_ == other.root_ ||
+         (root_ && other.root_ && root_->entries.same_nodes(other.root_->entries));
+}
+
+bool operator==(const Map& a, const Map& b) {
+  if (a.same_as(b)) return true;
+  if (a.size() != b.size()) return false;
+  for (auto item : a) {
+    const Value* other = b.find(item.key);
+    if (!other || !(item.value == *other)) return false;
+  }
+  return true;
+}
+
+Map::Iterator Map::begin() const noexcept { return Iterator(this, 0); }
+Map::Iterator Map::end() const noexcept { return Iterator(this, root_ ? root_->entries.size() : 0); }
+
+Map::Iterator::Iterator(const Map* map, size_t i) noexcept
+    : map_(map), i_(i), end_(map->root_ ? map->root_->entries.size() : 0) {
+  settle();
+}
+
+void Map::Iterator::settle() noexcept {
+  while (i_ < end_) {
+    if (i_ >= base_ + chunk_len_ || chunk_ == nullptr) {
+      auto [items, n] = map_->root_->entries.chunk_for(i_);
+      base_ = i_ - (i_ % 32);
+      chunk_ = items;
+      chunk_len_ = n;
+    }
+    const auto* entries = static_cast<const MapEntry*>(chunk_);
+    if (!entries[i_ - base_].key.is_tombstone()) return;
+    ++i_;
+  }
+}
+
+Map::Item Map::Iterator::operator*() const noexcept {
+  const auto* entries = static_cast<const MapEntry*>(chunk_);
+  const MapEntry& e = entries[i_ - base_];
+  return Item{e.key, e.value};
+}
+
+Map::Iterator& Map::Iterator::operator++() noexcept {
+  ++i_;
+  settle();
+  return *this;
+}
+
+}  // namespace theus

@@ -1,0 +1,86 @@
+// Heap nodes behind Value: strings/bytes, list and map roots, buffer references, foreign handles.
+// All are reference counted and immutable once a Value holding them has been copied.
+#pragma once
+
+#include <cstring>
+#include <new>
+#include <string_view>
+
+#include "theus/value.hpp"
+#include "value/champ.hpp"
+#include "value/persistent_vector.hpp"
+#include "value/rc.hpp"
+
+namespace theus::detail {
+
+// String or bytes payload, stored inline after the header, with its hash cached.
+struct StrNode : RcBase {
+  size_t hash = 0;
+  size_t len = 0;
+
+  const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view view() const noexcept { return {data(), len}; }
+
+  static StrNode* make(std::string_view s) {
+    void* mem = ::operator new(sizeof(StrNode) + s.size() + 1);
+    auto* n = new (mem) StrNode();
+    n->len = s.size();
+    char* dst = reinterpret_cast<char*>(n + 1);
+    if (!s.empty()) std::memcpy(dst, s.data(), s.size());
+    dst[s.size()] = '\0';
+    n->hash = std::hash<std::string_view>{}(s);
+    return n;
+  }
+  static void destroy(StrNode* n) noexcept {
+    n->~StrNode();
+    ::operator delete(n);
+  }
+};
+
+struct ListRoot : RcBase {
+  PVec<Value> vec;
+  static void destroy(ListRoot* r) noexcept { delete r; }
+};
+
+// One slot of a map's insertion-ordered entry vector; a deleted slot holds a tombstone key.
+struct MapEntry {
+  Value key;
+  Value value;
+};
+
+struct ValueKeyOps {
+  static uint32_t hash(const Value& v) noexcept {
+    size_t h = v.hash();
+    return static_cast<uint32_t>(h ^ (h >> 32));
+  }
+  static bool eq(const Value& a, const Value& b) { return a == b; }
+};
+
+// A map is its entries in insertion order plus, once it has more than kIndexThreshold slots, a
+// hash index key -> slot. Small maps are searched linearly (cheaper than hashing into a trie).
+struct MapRoot : RcBase {
+  static constexpr size_t kIndexThreshold = 8;
+
+  PVec<MapEntry> entries;                  // slots, tombstones included
+  Champ<Value, uint32_t, ValueKeyOps> index;  // empty while entries.size() <= kIndexThreshold
+  size_t live = 0;                         // entries that are not tombstones
+
+  bool indexed() const noexcept { return entries.size() > kIndexThreshold; }
+  static void destroy(MapRoot* r) noexcept { delete r; }
+};
+
+struct BufferNode : RcBase {
+  BufferRef ref;
+  static void destroy(BufferNode* n) noexcept { delete n; }
+};
+
+struct ForeignNode : RcBase {
+  void* object = nullptr;
+  const ForeignHooks* hooks = nullptr;
+  static void destroy(ForeignNode* n) noexcept {
+    if (n->hooks && n->hooks->release) n->hooks->release(n->object);
+    delete n;
+  }
+};
+
+}  // namespace theus::detail

@@ -1,0 +1,70 @@
+// Intrusive atomic reference counting for the immutable nodes of the value tree.
+// Nodes are shared between snapshots and threads, so the count is atomic; a node is never mutated
+// after it has been published (only freshly allocated, unshared nodes are written).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <utility>
+
+namespace theus::detail {
+
+struct RcBase {
+  mutable std::atomic<uint32_t> rc{1};
+
+  void retain() const noexcept { rc.fetch_add(1, std::memory_order_relaxed); }
+  // Returns true when the caller dropped the last reference and must destroy the node.
+  bool release() const noexcept {
+    if (rc.load(std::memory_order_acquire) == 1) return true;  // sole owner: no atomic RMW needed
+    return rc.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
+  bool unique() const noexcept { return rc.load(std::memory_order_acquire) == 1; }
+};
+
+// Owning pointer to a node type T that provides `static void destroy(T*)`.
+template <class T>
+class Rc {
+ public:
+  Rc() noexcept = default;
+  // Adopts a reference the caller already owns (a freshly created node has rc == 1).
+  static Rc adopt(T* p) noexcept {
+    Rc r;
+    r.p_ = p;
+    return r;
+  }
+  // Shares a node: takes a new reference.
+  static Rc share(T* p) noexcept {
+    if (p) p->retain();
+    return adopt(p);
+  }
+  Rc(const Rc& o) noexcept : p_(o.p_) {
+    if (p_) p_->retain();
+  }
+  Rc(Rc&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Rc& operator=(const Rc& o) noexcept {
+    if (o.p_) o.p_->retain();
+    reset_to(o.p_);
+    return *this;
+  }
+  Rc& operator=(Rc&& o) noexcept {
+    if (this != &o) reset_to(std::exchange(o.p_, nullptr));
+    return *this;
+  }
+  ~Rc() { reset_to(nullptr); }
+
+  T* get() const noexcept { return p_; }
+  T* operator->() const noexcept { return p_; }
+  T& operator*() const noexcept { return *p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  T* release_ownership() noexcept { return std::exchange(p_, nullptr); }
+  friend bool operator==(const Rc& a, const Rc& b) noexcept { return a.p_ == b.p_; }
+
+ private:
+  void reset_to(T* p) noexcept {
+    T* old = std::exchange(p_, p);
+    if (old && old->release()) T::destroy(old);
+  }
+  T* p_ = nullptr;
+};
+
+}  // namespace theus::detail

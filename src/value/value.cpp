@@ -1,0 +1,539 @@
+// Value: construction, reference counting, Python-compatible equality/hashing/truthiness and
+// deterministic printing.
+#include "theus/value.hpp"
+
+#include <cassert>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "value/nodes.hpp"
+
+namespace theus {
+
+using detail::BufferNode;
+using detail::ForeignNode;
+using detail::ListRoot;
+using detail::MapRoot;
+using detail::StrNode;
+
+// ---- construction and lifetime -------------------------------------------------------------
+
+Value::Value(const char* s) : Value(std::string_view(s)) {}
+
+Value::Value(std::string_view s) : kind_(Kind::kString), str_(StrNode::make(s)) {}
+
+Value::Value(List list) noexcept : kind_(Kind::kList) { new (&list_) List(std::move(list)); }
+
+Value::Value(Map map) noexcept : kind_(Kind::kMap) { new (&map_) Map(std::move(map)); }
+
+Value Value::bytes(std::string_view data) {
+  Value v;
+  v.kind_ = Kind::kBytes;
+  v.str_ = StrNode::make(data);
+  return v;
+}
+
+Value Value::buffer(BufferRef ref) {
+  Value v;
+  v.kind_ = Kind::kBuffer;
+  auto* n = new BufferNode();
+  n->ref = std::move(ref);
+  v.buf_ = n;
+  return v;
+}
+
+Value Value::foreign(void* object, const ForeignHooks* hooks) {
+  Value v;
+  v.kind_ = Kind::kForeign;
+  auto* n = new ForeignNode();
+  n->object = object;
+  n->hooks = hooks;
+  v.foreign_ = n;
+  return v;
+}
+
+Value::Value(const Value& o) noexcept : kind_(o.kind_), flags_(o.flags_) {
+  switch (kind_) {
+    case Kind::kList:
+      new (&list_) List(o.list_);
+      break;
+    case Kind::kMap:
+      new (&map_) Map(o.map_);
+      break;
+    default:
+      i_ = o.i_;  // copies whichever scalar or pointer is active
+      retain();
+  }
+}
+
+Value::Value(Value&& o) noexcept : kind_(o.kind_), flags_(o.flags_) {
+  switch (kind_) {
+    case Kind::kList:
+      new (&list_) List(std::move(o.list_));
+      o.list_.~List();
+      break;
+    case Kind::kMap:
+      new (&map_) Map(std::move(o.map_));
+      o.map_.~Map();
+      break;
+    default:
+      i_ = o.i_;  // the reference (if any) moves with the pointer
+  }
+  o.kind_ = Kind::kNull;
+  o.flags_ = 0;
+  o.i_ = 0;
+}
+
+Value& Value::operator=(const Value& o) noexcept {
+  if (this != &o) {
+    Value tmp(o);
+    *this = std::move(tmp);
+  }
+  return *this;
+}
+
+Value& Value::operator=(Value&& o) noexcept {
+  if (this != &o) {
+    release();
+    new (this) Value(std::move(o));
+  }
+  return *this;
+}
+
+void Value::retain() const noexcept {
+  switch (kind_) {
+    case Kind::kString:
+    case Kind::kBytes:
+      str_->retain();
+      break;
+    case Kind::kBuffer:
+      buf_->retain();
+      break;
+    case Kind::kForeign:
+      foreign_->retain();
+      break;
+    default:
+      break;
+  }
+}
+
+void Value::release() noexcept {
+  switch (kind_) {
+    case Kind::kString:
+    case Kind::kBytes:
+      if (str_->release()) StrNode::destroy(str_);
+      break;
+    case Kind::kList:
+      list_.~List();
+      break;
+    case Kind::kMap:
+      map_.~Map();
+      break;
+    case Kind::kBuffer:
+      if (buf_->release()) BufferNode::destroy(buf_);
+      break;
+    case Kind::kForeign:
+      if (foreign_->release()) ForeignNode::destroy(foreign_);
+      break;
+    default:
+      break;
+  }
+  kind_ = Kind::kNull;
+  i_ = 0;
+}
+
+// ---- accessors -----------------------------------------------------------------------------
+
+bool Value::as_bool() const noexcept {
+  assert(kind_ == Kind::kBool);
+  return i_ != 0;
+}
+int64_t Value::as_int() const noexcept {
+  assert(kind_ == Kind::kInt);
+  return i_;
+}
+double Value::as_double() const noexcept {
+  assert(kind_ == Kind::kDouble);
+  return d_;
+}
+double Value::as_number() const noexcept {
+  switch (kind_) {
+    case Kind::kBool:
+      return i_ != 0 ? 1.0 : 0.0;
+    case Kind::kInt:
+      return static_cast<double>(i_);
+    case Kind::kDouble:
+      return d_;
+    default:
+      assert(false && "as_number on a non-number");
+      return 0.0;
+  }
+}
+std::string_view Value::as_string() const noexcept {
+  assert(kind_ == Kind::kString);
+  return str_->view();
+}
+std::string_view Value::as_bytes() const noexcept {
+  assert(kind_ == Kind::kBytes);
+  return str_->view();
+}
+const List& Value::as_list() const noexcept {
+  assert(kind_ == Kind::kList);
+  return list_;
+}
+const Map& Value::as_map() const noexcept {
+  assert(kind_ == Kind::kMap);
+  return map_;
+}
+const BufferRef& Value::as_buffer() const noexcept {
+  assert(kind_ == Kind::kBuffer);
+  return buf_->ref;
+}
+void* Value::foreign_object() const noexcept {
+  assert(kind_ == Kind::kForeign);
+  return foreign_->object;
+}
+const ForeignHooks* Value::foreign_hooks() const noexcept {
+  assert(kind_ == Kind::kForeign);
+  return foreign_->hooks;
+}
+
+// ---- Python semantics ----------------------------------------------------------------------
+
+bool Value::truthy() const noexcept {
+  switch (kind_) {
+    case Kind::kNull:
+      return false;
+    case Kind::kBool:
+    case Kind::kInt:
+      return i_ != 0;
+    case Kind::kDouble:
+      return d_ != 0.0;
+    case Kind::kString:
+    case Kind::kBytes:
+      return str_->len != 0;
+    case Kind::kList:
+      return !list_.empty();
+    case Kind::kMap:
+      return !map_.empty();
+    case Kind::kBuffer:
+    case Kind::kForeign:
+      return true;
+  }
+  return true;
+}
+
+std::string_view Value::type_name() const noexcept {
+  switch (kind_) {
+    case Kind::kNull:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kDouble:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kBytes:
+      return "bytes";
+    case Kind::kList:
+      return "list";
+    case Kind::kMap:
+      return "dict";
+    case Kind::kBuffer:
+      return "buffer";
+    case Kind::kForeign:
+      return foreign_->hooks && foreign_->hooks->type_name ? foreign_->hooks->type_name : "object";
+  }
+  return "object";
+}
+
+namespace {
+
+bool is_int_like(const Value& v) { return v.is_int() || v.is_bool(); }
+int64_t int_of(const Value& v) { return v.is_bool() ? (v.as_bool() ? 1 : 0) : v.as_int(); }
+
+// A double that holds an exact int64 value, as that int (for cross-type equality and hashing).
+bool double_as_int(double d, int64_t* out) {
+  if (!std::isfinite(d) || d != std::floor(d)) return false;
+  if (d < -9.2233720368547758e18 || d >= 9.2233720368547758e18) return false;
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+size_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return static_cast<size_t>(x);
+}
+
+bool numbers_equal(const Value& a, const Value& b) {
+  if (is_int_like(a) && is_int_like(b)) return int_of(a) == int_of(b);
+  if (a.is_double() && b.is_double()) return a.as_double() == b.as_double();
+  // One int-like, one double: compare exactly (as Python does), not through a lossy cast.
+  const Value& d = a.is_double() ? a : b;
+  const Value& i = a.is_double() ? b : a;
+  int64_t as_int = 0;
+  if (!double_as_int(d.as_double(), &as_int)) return false;
+  return as_int == int_of(i);
+}
+
+}  // namespace
+
+bool Value::identical(const Value& o) const noexcept {
+  if (kind_ != o.kind_) return false;
+  switch (kind_) {
+    case Kind::kNull:
+      return true;
+    case Kind::kList:
+      return list_.same_as(o.list_);
+    case Kind::kMap:
+      return map_.same_as(o.map_);
+    default:
+      return i_ == o.i_;  // same scalar bits or same node pointer
+  }
+}
+
+bool operator==(const Value& a, const Value& b) {
+  if (a.is_number() && b.is_number()) return numbers_equal(a, b);
+  if (a.kind_ != b.kind_) return false;
+  switch (a.kind_) {
+    case Kind::kNull:
+      return true;
+    case Kind::kString:
+    case Kind::kBytes:
+      return a.str_ == b.str_ || (a.str_->hash == b.str_->hash && a.str_->view() == b.str_->view());
+    case Kind::kList:
+      return a.list_ == b.list_;
+    case Kind::kMap:
+      return a.map_ == b.map_;
+    case Kind::kBuffer:
+      return a.buf_ == b.buf_ || a.buf_->ref == b.buf_->ref;
+    case Kind::kForeign: {
+      if (a.foreign_->object == b.foreign_->object) return true;
+      const ForeignHooks* h = a.foreign_->hooks;
+      if (h != b.foreign_->hooks || !h || !h->equals) return false;
+      return h->equals(a.foreign_->object, b.foreign_->object);
+    }
+    default:
+      return false;
+  }
+}
+
+size_t Value::hash() const noexcept {
+  switch (kind_) {
+    case Kind::kNull:
+      return 0x9e3779b97f4a7c15ULL;
+    case Kind::kBool:
+      return mix(i_ != 0 ? 1 : 0);
+    case Kind::kInt:
+      return mix(static_cast<uint64_t>(i_));
+    case Kind::kDouble: {
+      int64_t as_int = 0;
+      if (double_as_int(d_, &as_int)) return mix(static_cast<uint64_t>(as_int));
+      return std::hash<double>{}(d_);
+    }
+    case Kind::kString:
+      return str_->hash;
+    case Kind::kBytes:
+      return str_->hash ^ 0x5bd1e995u;
+    case Kind::kList: {
+      size_t h = 0xcbf29ce484222325ULL;
+      for (const Value& v : list_) h = (h ^ v.hash()) * 0x100000001b3ULL;
+      return h;
+    }
+    case Kind::kMap: {
+      size_t h = map_.size();
+      for (auto item : map_) h ^= mix(item.key.hash() * 31 + item.value.hash());
+      return h;
+    }
+    case Kind::kBuffer:
+      return std::hash<std::string>{}(buf_->ref.name) ^ mix(buf_->ref.offset);
+    case Kind::kForeign:
+      if (foreign_->hooks && foreign_->hooks->hash) return foreign_->hooks->hash(foreign_->object);
+      return mix(reinterpret_cast<uintptr_t>(foreign_->object));
+  }
+  return 0;
+}
+
+// ---- printing ------------------------------------------------------------------------------
+
+namespace {
+
+// Python's repr(float): shortest round-trip digits, fixed notation for 1e-4 <= |x| < 1e16.
+void append_double(std::string& out, double d) {
+  if (std::isnan(d)) {
+    out += "nan";
+    return;
+  }
+  if (std::isinf(d)) {
+    out += d < 0 ? "-inf" : "inf";
+    return;
+  }
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(res.ptr - buf));
+  bool neg = !sci.empty() && sci[0] == '-';
+  if (neg) sci.remove_prefix(1);
+  size_t epos = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, epos))
+    if (c != '.') digits += c;
+  int exp = std::stoi(std::string(sci.substr(epos + 1)));
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  if (neg) out += '-';
+  if (exp >= -4 && exp < 16) {
+    if (exp < 0) {
+      out += "0.";
+      out.append(static_cast<size_t>(-exp - 1), '0');
+      out += digits;
+    } else if (static_cast<size_t>(exp) + 1 >= digits.size()) {
+      out += digits;
+      out.append(static_cast<size_t>(exp) + 1 - digits.size(), '0');
+      out += ".0";
+    } else {
+      out += digits.substr(0, static_cast<size_t>(exp) + 1);
+      out += '.';
+      out += digits.substr(static_cast<size_t>(exp) + 1);
+    }
+    return;
+  }
+  out += digits[0];
+  if (digits.size() > 1) {
+    out += '.';
+    out += digits.substr(1);
+  }
+  char ebuf[16];
+  std::snprintf(ebuf, sizeof ebuf, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+  out += ebuf;
+}
+
+void append_quoted(std::string& out, std::string_view s, bool is_bytes) {
+  bool has_single = s.find('\'') != std::string_view::npos;
+  bool has_double = s.find('"') != std::string_view::npos;
+  char quote = (has_single && !has_double) ? '"' : '\'';
+  if (is_bytes) out += 'b';
+  out += quote;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c == static_cast<unsigned char>(quote)) {
+          out += '\\';
+          out += static_cast<char>(c);
+        } else if (c < 0x20 || c == 0x7f || (is_bytes && c >= 0x80)) {
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "\\x%02x", c);
+          out += hex;
+        } else {
+          out += static_cast<char>(c);  // UTF-8 text passes through unchanged
+        }
+    }
+  }
+  out += quote;
+}
+
+void append_repr(std::string& out, const Value& v) {
+  switch (v.kind()) {
+    case Kind::kNull:
+      out += "None";
+      return;
+    case Kind::kBool:
+      out += v.as_bool() ? "True" : "False";
+      return;
+    case Kind::kInt:
+      out += std::to_string(v.as_int());
+      return;
+    case Kind::kDouble:
+      append_double(out, v.as_double());
+      return;
+    case Kind::kString:
+      append_quoted(out, v.as_string(), false);
+      return;
+    case Kind::kBytes:
+      append_quoted(out, v.as_bytes(), true);
+      return;
+    case Kind::kList: {
+      out += '[';
+      bool first = true;
+      for (const Value& item : v.as_list()) {
+        if (!first) out += ", ";
+        first = false;
+        append_repr(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case Kind::kMap: {
+      out += '{';
+      bool first = true;
+      for (auto item : v.as_map()) {
+        if (!first) out += ", ";
+        first = false;
+        append_repr(out, item.key);
+        out += ": ";
+        append_repr(out, item.value);
+      }
+      out += '}';
+      return;
+    }
+    case Kind::kBuffer: {
+      const BufferRef& b = v.as_buffer();
+      out += "<buffer ";
+      append_quoted(out, b.name, false);
+      out += ' ';
+      out += b.dtype;
+      out += " (";
+      for (size_t i = 0; i < b.shape.size(); ++i) {
+        if (i) out += ", ";
+        out += std::to_string(b.shape[i]);
+      }
+      if (b.shape.size() == 1) out += ',';
+      out += ") offset=" + std::to_string(b.offset) + " length=" + std::to_string(b.length) + ">";
+      return;
+    }
+    case Kind::kForeign: {
+      const ForeignHooks* h = v.foreign_hooks();
+      if (h && h->repr) {
+        out += h->repr(v.foreign_object());
+      } else {
+        out += '<';
+        out += v.type_name();
+        out += " object>";
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::string Value::repr() const {
+  std::string out;
+  append_repr(out, *this);
+  return out;
+}
+
+std::string Value::str() const {
+  if (kind_ == Kind::kString) return std::string(as_string());
+  return repr();
+}
+
+}  // namespace theus
