@@ -1,0 +1,66 @@
+# Theus-C++ developer entry points. `make demo` and `make test` do all set-up on a fresh machine.
+#   make demo    install what is missing, build, run the example application
+#   make test    build and run every C++ and Python test
+#   make bench   build optimised and run every benchmark (results: build/bench/results.jsonl)
+#   make asan | make tsan   run the C++ tests under sanitizers
+#   make fmt     clang-format the C++ sources
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+PYTHON  ?= python3
+DEV     := build/dev
+RELEASE := build/release
+
+.PHONY: all bootstrap build release demo test test-cpp test-python bench bench-cpp bench-python \
+        asan tsan fmt fmt-check tidy clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+
+release: bootstrap
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+demo: build
+	@$(DEV)/examples/cpp/bank_demo
+
+test: build
+	@$(MAKE) --no-print-directory test-cpp
+
+test-cpp:
+	@ctest --preset dev -j $(JOBS) --timeout 300
+
+bench: release
+	@mkdir -p build/bench
+	@$(MAKE) --no-print-directory bench-cpp
+
+bench-cpp:
+	@for b in $(RELEASE)/bench/cpp/bench_*; do \
+	  echo "== $$b"; THEUS_BENCH_RESULTS=build/bench/results.jsonl $$b || exit 1; \
+	done
+
+asan: bootstrap
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	@ctest --preset asan -j $(JOBS) --timeout 900
+
+tsan: bootstrap
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+	@ctest --preset tsan -j $(JOBS) --timeout 900
+
+fmt:
+	@find include src bindings tests bench examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
+
+fmt-check:
+	@find include src bindings tests bench examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format --dry-run --Werror
+
+tidy: build
+	@find src -name '*.cpp' ! -name '*_test.cpp' | xargs clang-tidy -p $(DEV) --quiet
+
+clean:
+	@rm -rf build
