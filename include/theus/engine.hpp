@@ -17,6 +17,7 @@
 #include "theus/access_policy.hpp"
 #include "theus/conflict_manager.hpp"
 #include "theus/contract.hpp"
+#include "theus/signal_hub.hpp"
 #include "theus/snapshot.hpp"
 #include "theus/status.hpp"
 #include "theus/transaction.hpp"
@@ -101,11 +102,24 @@ class Engine {
   void set_pre_install_hook(const std::string& name, CommitHook hook);
   void remove_pre_install_hook(const std::string& name);
   void add_commit_observer(CommitObserver observer);
+  // Called around every wait the engine may block in (the commit lock when it is contended, the
+  // VIP gate): an embedder holding a global lock (Python's GIL) releases it in `before` and takes
+  // it back in `after`, so hooks that need that lock cannot deadlock against a waiting thread.
+  void set_blocking_hooks(std::function<void()> before, std::function<void()> after);
+
+  // ---- signals -------------------------------------------------------------------------------
+  // The engine's hub: after each install the commit publishes "<topic>:<payload>" for every signal
+  // it latched (in commit order, strictly after the new version is visible).
+  SignalHub& signal_hub();
 
   // ---- outbox --------------------------------------------------------------------------------
   // Messages released by committed transactions, in commit order.
   std::vector<OutboxMessage> drain_outbox();
   size_t outbox_size() const;
+  // Queue access for at-least-once delivery: look at the oldest message, remove it once delivered.
+  void push_outbox(OutboxMessage message);
+  std::optional<OutboxMessage> peek_outbox() const;
+  bool pop_outbox();
 
   EngineStats stats() const;
 

@@ -2,7 +2,8 @@
 // A map result is keyed by output path or output leaf name; several outputs take a list/tuple
 // positionally; a single output takes the whole value. Null values are skipped, and an output the
 // attempt already wrote through its guards (or an ancestor / descendant of it) keeps that write.
-// `heavy.<name>...` writes heavy key <name>; `signal.<topic>` / `cmd.<topic>` emit a signal.
+// `heavy.<name>...` writes heavy key <name>; `signal.<topic>` / `cmd.<topic>` emit a signal;
+// `local.*` outputs are never committed.
 // Thread-safety: pure functions plus writes to the given transaction.
 #pragma once
 
@@ -26,6 +27,7 @@ Result<std::vector<Value>> output_values(const Contract& contract, std::string_v
 // Writes `values` (aligned with contract.outputs()) into `tx`, skipping nulls, wildcard outputs
 // and paths overlapping `guarded_writes`.
 Status apply_output_values(Transaction& tx, const Contract& contract,
-                           const std::vector<Value>& values, const std::vector<Path>& guarded_writes);
+                           const std::vector<Value>& values,
+                           const std::vector<Path>& guarded_writes);
 
 }  // namespace theus

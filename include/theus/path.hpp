@@ -34,7 +34,9 @@ class Path {
   // True when int segments applied to maps mean their decimal string key (paths parsed from text).
   bool loose() const noexcept { return loose_; }
 
-  [[nodiscard]] Path child(Value segment) const;
+  // `item_syntax` only affects to_string(): a string key reached by subscription prints as
+  // `parent[key]` (as Python code wrote it) instead of `parent.key`.
+  [[nodiscard]] Path child(Value segment, bool item_syntax = false) const;
   [[nodiscard]] Path parent() const;             // precondition: !empty()
   [[nodiscard]] Path prefix(size_t n) const;     // first n segments
   [[nodiscard]] Path concat(const Path& tail) const;
@@ -58,6 +60,7 @@ class Path {
  private:
   void canonicalize_root();
   std::vector<Value> segments_;
+  uint64_t item_syntax_ = 0;  // bit i: segment i was written as `[key]` (first 64 segments)
   bool loose_ = false;
 };
 

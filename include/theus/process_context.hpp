@@ -1,6 +1,7 @@
 // ProcessContext: what a C++ process sees during one attempt: guarded reads and writes over the
 // attempt's transaction (contract rules, zone capabilities, CONSTANT ceiling, PURE read-only
-// view), its arguments, and the base version. finish() runs the post-body pipeline.
+// view), its arguments, and the base version. finish() runs the post-body pipeline. Paths rooted
+// at `local` address a per-invocation scratch map that is never committed.
 // Thread-safety: belongs to the attempt's thread.
 #pragma once
 
@@ -61,6 +62,8 @@ class ProcessContext {
 
  private:
   Status guard_write(const Path& path, uint8_t capability, WriteMode mode) const;
+  // Applies a guarded write: `local.*` to the scratch root, everything else to the transaction.
+  Status write(Delta delta);
   void wrote(const Path& path) { written_.push_back(path); }
 
   Transaction* tx_;
@@ -69,6 +72,7 @@ class ProcessContext {
   std::string name_;
   Map args_;
   std::vector<Path> written_;
+  Value local_;  // {"local": scratch map}: per invocation, never committed
 };
 
 }  // namespace theus

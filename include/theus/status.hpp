@@ -30,6 +30,8 @@ enum class ErrorCode : unsigned char {
   kGaveUp,              // retry policy exhausted (carries the last conflict's message)
   kFailedPrecondition,  // API misuse: e.g. committing a transaction twice
   kInternal,
+  kLagged,              // a signal receiver fell behind: "Channel Lagged: missed N messages"
+  kClosed,              // a signal channel has no publishers left: "Channel Closed"
 };
 
 // Name of a code, e.g. "Conflict"; stable, used in logs and test output.

@@ -13,6 +13,7 @@
 #include "theus/path.hpp"              // IWYU pragma: export
 #include "theus/path_pattern.hpp"      // IWYU pragma: export
 #include "theus/process_context.hpp"   // IWYU pragma: export
+#include "theus/signal_hub.hpp"        // IWYU pragma: export
 #include "theus/snapshot.hpp"          // IWYU pragma: export
 #include "theus/status.hpp"            // IWYU pragma: export
 #include "theus/transaction.hpp"       // IWYU pragma: export

@@ -108,6 +108,10 @@ class Transaction {
   void set_assert_version(uint64_t version) { assert_version_ = version; }
   void add_pre_install_hook(CommitHook hook) { hooks_.push_back(std::move(hook)); }
 
+  // Incremented by every successful write: a reader may cache what it resolved at generation g
+  // and reuse it while generation() == g.
+  uint64_t generation() const noexcept { return generation_; }
+
   const std::vector<Delta>& deltas() const noexcept { return deltas_; }
   const std::vector<WriteRecord>& writes() const noexcept { return writes_; }
   const std::vector<Map>& pending_signals() const noexcept { return signals_; }
@@ -143,6 +147,7 @@ class Transaction {
   std::vector<CommitHook> hooks_;
   std::optional<uint64_t> assert_version_;
   CommitOrigin origin_ = CommitOrigin::kTransaction;
+  uint64_t generation_ = 0;
   State state_ = State::kOpen;
 };
 

@@ -51,7 +51,7 @@ struct BufferRef {
 
 // Hooks an embedder supplies for its foreign objects. `release` drops the embedder's reference and
 // is called once, when the last Value holding the object goes away (possibly on another thread).
-// `equals`, `hash` and `repr` may be null: identity, pointer hash and "<foreign TYPE>" are used.
+// `equals`, `hash` and `repr` may be null: identity, pointer hash and "<TYPE object>" are used.
 struct ForeignHooks {
   const char* type_name = "object";
   void (*release)(void* object) = nullptr;
@@ -126,7 +126,11 @@ class Map {
   bool empty() const noexcept { return size() == 0; }
   const Value* find(const Value& key) const noexcept;  // nullptr when absent
   const Value* find(std::string_view key) const noexcept;
+  const Value* find(const char* key) const noexcept { return find(std::string_view(key)); }
   bool contains(const Value& key) const noexcept { return find(key) != nullptr; }
+
+  // Builds a map from items in O(n) (a repeated key keeps its first position, last value wins).
+  static Map from_items(std::vector<std::pair<Value, Value>> items);
 
   [[nodiscard]] Map set(Value key, Value value) const;
   [[nodiscard]] Map erase(const Value& key) const;  // absent key: returns an equal map
@@ -217,6 +221,9 @@ class Value {
   size_t hash() const noexcept;
   // Same kind and same payload/node: O(1); implies ==.
   bool identical(const Value& o) const noexcept;
+  // Address of the heap node behind a string/bytes/container/buffer/foreign value (nullptr for
+  // scalars and empty containers): an identity token, never dereferenced by callers.
+  const void* node_id() const noexcept;
 
   friend bool operator==(const Value& a, const Value& b);
   friend bool operator!=(const Value& a, const Value& b) { return !(a == b); }

@@ -40,8 +40,13 @@ std::string mismatch(std::string_view kind, uint64_t expected, uint64_t found) {
 
 Status EngineImpl::commit(Transaction& tx) {
   SnapshotPtr retired;  // the replaced head; released after the lock is dropped
-  std::unique_lock lock(commit_mu_);
-  SnapshotPtr head = head_.load(std::memory_order_acquire);
+  std::unique_lock lock(commit_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    if (before_block) before_block();
+    lock.lock();
+    if (after_block) after_block();
+  }
+  SnapshotPtr head = head_.load();
   const uint64_t cur = head->version;
 
   // 1. VIP gate (every commit path honours the ticket).
@@ -52,8 +57,8 @@ Status EngineImpl::commit(Transaction& tx) {
   // 2. Conflict check against the base version.
   if (tx.assert_version_ && *tx.assert_version_ != cur) {
     counters.conflicts.fetch_add(1, std::memory_order_relaxed);
-    return {ErrorCode::kConflict, mismatch("smart", *tx.assert_version_, cur) +
-                                      " - asserted version does not match"};
+    return {ErrorCode::kConflict,
+            mismatch("smart", *tx.assert_version_, cur) + " - asserted version does not match"};
   }
   const uint64_t base = tx.conflict_base_;
   if (base != cur) {
@@ -102,12 +107,12 @@ Status EngineImpl::commit(Transaction& tx) {
     if (st.code() == ErrorCode::kSchemaViolation &&
         st.message().rfind("Schema Violation", 0) != 0) {
       std::string prefix = tx.origin_ == CommitOrigin::kCompareAndSwap ? "Schema Violation (CAS): "
-                                                                        : "Schema Violation: ";
+                                                                       : "Schema Violation: ";
       return Status(st.code(), prefix + st.message());
     }
     return st;
   };
-  std::shared_ptr<const HookList> engine_hooks = hooks.load(std::memory_order_acquire);
+  std::shared_ptr<const HookList> engine_hooks = hooks.load();
   for (const auto& [name, hook] : *engine_hooks) {
     Status st = hook(view);
     if (!st.is_ok()) return refuse(std::move(st));
@@ -118,10 +123,11 @@ Status EngineImpl::commit(Transaction& tx) {
   }
 
   // 5. Install, then observers (signal publishing) and the outbox, still in commit order.
-  head_.store(next, std::memory_order_release);
+  head_.store(next);
   retired = std::move(head);
   counters.commits.fetch_add(1, std::memory_order_relaxed);
-  std::shared_ptr<const ObserverList> obs = observers.load(std::memory_order_acquire);
+  for (auto item : next->signals) hub.publish(item.key.str() + ":" + item.value.str());
+  std::shared_ptr<const ObserverList> obs = observers.load();
   for (const CommitObserver& o : *obs) o(*next, view);
   if (!tx.outbox_.empty()) {
     std::lock_guard olock(outbox_mu);
@@ -185,16 +191,19 @@ Result<Value> Engine::execute(std::string_view name, Map args) {
     std::shared_lock lock(impl_->registry_mu);
     auto it = impl_->registry.find(name);
     if (it == impl_->registry.end())
-      return Status(ErrorCode::kNotFound, "Process '" + std::string(name) + "' not found in registry");
+      return Status(ErrorCode::kNotFound,
+                    "Process '" + std::string(name) + "' not found in registry");
     entry = it->second;
   }
+  AccessOptions access;
+  access.strict_guards = strict_guards();
+  access.overrides = &impl_->overrides;
+  // Strict guards refuse Signal/Meta inputs when the guard is built, before any attempt runs.
+  THEUS_RETURN_IF_ERROR(AccessPolicy(entry->spec.contract, access).check_input_zones());
   Execution exec(*this, entry->spec.name);
   for (;;) {
     Transaction tx = exec.begin_attempt();
-    AccessOptions access;
-    access.strict_guards = strict_guards();
-    access.overrides = &impl_->overrides;
-    ProcessContext ctx(tx, entry->spec.contract, std::move(access), entry->spec.name, args);
+    ProcessContext ctx(tx, entry->spec.contract, access, entry->spec.name, args);
     Result<Value> result = entry->fn(ctx);
     Status st = result.is_ok() ? ctx.finish(result.value()) : result.status();
     AttemptOutcome out = exec.conclude(st);
@@ -239,6 +248,11 @@ void Engine::remove_pre_install_hook(const std::string& name) {
   impl_->hooks.store(std::move(next));
 }
 
+void Engine::set_blocking_hooks(std::function<void()> before, std::function<void()> after) {
+  impl_->before_block = std::move(before);
+  impl_->after_block = std::move(after);
+}
+
 void Engine::add_commit_observer(CommitObserver observer) {
   std::lock_guard lock(impl_->hooks_mu);
   auto next = std::make_shared<detail::EngineImpl::ObserverList>(*impl_->observers.load());
@@ -246,12 +260,32 @@ void Engine::add_commit_observer(CommitObserver observer) {
   impl_->observers.store(std::move(next));
 }
 
+SignalHub& Engine::signal_hub() { return impl_->hub; }
+
 std::vector<OutboxMessage> Engine::drain_outbox() {
   std::lock_guard lock(impl_->outbox_mu);
   std::vector<OutboxMessage> out(std::make_move_iterator(impl_->outbox.begin()),
                                  std::make_move_iterator(impl_->outbox.end()));
   impl_->outbox.clear();
   return out;
+}
+
+void Engine::push_outbox(OutboxMessage message) {
+  std::lock_guard lock(impl_->outbox_mu);
+  impl_->outbox.push_back(std::move(message));
+}
+
+std::optional<OutboxMessage> Engine::peek_outbox() const {
+  std::lock_guard lock(impl_->outbox_mu);
+  if (impl_->outbox.empty()) return std::nullopt;
+  return impl_->outbox.front();
+}
+
+bool Engine::pop_outbox() {
+  std::lock_guard lock(impl_->outbox_mu);
+  if (impl_->outbox.empty()) return false;
+  impl_->outbox.pop_front();
+  return true;
 }
 
 size_t Engine::outbox_size() const {

@@ -15,11 +15,35 @@
 
 #include "theus/conflict_manager.hpp"
 #include "theus/engine.hpp"
+#include "theus/signal_hub.hpp"
 #include "theus/snapshot.hpp"
 #include "theus/transaction.hpp"
 #include "theus/zone.hpp"
 
 namespace theus::detail {
+
+// A shared_ptr published to many threads. The lock is held only to copy or swap the pointer (never
+// while anything else runs), so readers cannot be held up by a committer. (libstdc++ 12's
+// std::atomic<std::shared_ptr> releases its internal lock with relaxed ordering in load(), which
+// ThreadSanitizer rightly reports as a race.)
+template <class T>
+class SharedSlot {
+ public:
+  explicit SharedSlot(std::shared_ptr<T> value) : value_(std::move(value)) {}
+  std::shared_ptr<T> load() const {
+    std::lock_guard lock(mu_);
+    return value_;
+  }
+  void store(std::shared_ptr<T> value) {
+    std::shared_ptr<T> old;  // released after the lock is dropped
+    std::lock_guard lock(mu_);
+    old = std::exchange(value_, std::move(value));
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<T> value_;
+};
 
 struct ProcessEntry {
   ProcessSpec spec;
@@ -35,17 +59,21 @@ struct EngineImpl {
   // Validates and installs `tx` (called by Transaction::commit with the timeout already checked).
   Status commit(Transaction& tx);
 
-  SnapshotPtr head() const { return head_.load(std::memory_order_acquire); }
+  SnapshotPtr head() const { return head_.load(); }
 
   EngineOptions options;
   std::atomic<bool> strict_cas;
   std::atomic<bool> strict_guards;
   ConflictManager conflicts;
   PhysicsOverrides overrides;
+  SignalHub hub;
 
   std::mutex hooks_mu;  // serialises hook/observer list updates (readers use the atomics)
-  std::atomic<std::shared_ptr<const HookList>> hooks;
-  std::atomic<std::shared_ptr<const ObserverList>> observers;
+  SharedSlot<const HookList> hooks;
+  SharedSlot<const ObserverList> observers;
+
+  std::function<void()> before_block;  // set once, before concurrent use (set_blocking_hooks)
+  std::function<void()> after_block;
 
   mutable std::mutex outbox_mu;
   std::deque<OutboxMessage> outbox;
@@ -60,7 +88,7 @@ struct EngineImpl {
 
  private:
   std::mutex commit_mu_;
-  std::atomic<std::shared_ptr<const Snapshot>> head_;
+  SharedSlot<const Snapshot> head_;
 };
 
 // Latched signal map of a commit: every pending dict merged in order, payloads as str().

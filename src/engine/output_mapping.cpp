@@ -52,12 +52,14 @@ Result<std::vector<Value>> output_values(const Contract& contract, std::string_v
   list += "]";
   return Status(ErrorCode::kContractViolation,
                 "Process '" + std::string(process) + "' declares " + std::to_string(outs.size()) +
-                    " outputs " + list + " but returned a single " + std::string(result.type_name()) +
+                    " outputs " + list + " but returned a single " +
+                    std::string(result.type_name()) +
                     " value. Return a tuple, list or dict with one value per output.");
 }
 
 Status apply_output_values(Transaction& tx, const Contract& contract,
-                           const std::vector<Value>& values, const std::vector<Path>& guarded_writes) {
+                           const std::vector<Value>& values,
+                           const std::vector<Path>& guarded_writes) {
   const auto& outs = contract.outputs();
   for (size_t i = 0; i < outs.size() && i < values.size(); ++i) {
     const Value& v = values[i];
@@ -73,6 +75,8 @@ Status apply_output_values(Transaction& tx, const Contract& contract,
     } else if (root == "signal" || root == "cmd") {
       if (path.size() < 2) continue;
       tx.add_signal(Map{{path[1], v}});
+    } else if (root == "local") {
+      continue;  // per-invocation scratch, never committed (spec §4.5)
     } else {
       THEUS_RETURN_IF_ERROR(tx.set(path, v));
     }

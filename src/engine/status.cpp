@@ -37,6 +37,10 @@ std::string_view error_code_name(ErrorCode code) noexcept {
       return "FailedPrecondition";
     case ErrorCode::kInternal:
       return "Internal";
+    case ErrorCode::kLagged:
+      return "Lagged";
+    case ErrorCode::kClosed:
+      return "Closed";
   }
   return "Unknown";
 }

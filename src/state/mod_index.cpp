@@ -27,8 +27,12 @@ using detail::Rc;
 
 namespace {
 
-// Erased children kept per node before they are folded into the node's `pruned` stamp.
+// Erased children kept per node before they are folded into the node's `pruned` stamp. A fold
+// scans every child, so it also waits until erased children are a quarter of all children: the
+// scan is then paid for by as many erases (amortised O(1)), and erased nodes stay below
+// max(64, live children / 3), still bounded by the size of the state.
 constexpr uint32_t kFoldErasedChildren = 64;
+constexpr uint32_t kFoldErasedShare = 4;  // fold when erased * 4 > all children
 
 // Index key of a segment: its text, so list index 0 and key "0" address the same node.
 Value key_of(const Value& segment) {
@@ -36,7 +40,11 @@ Value key_of(const Value& segment) {
   return Value(segment_text(segment));
 }
 
-Rc<ModNode> record_one(const ModNode* n, const Path& p, size_t i, uint64_t v, bool erased) {
+// `n` is the node for p[0..i) (nullptr when absent). `folded` is the parent's `pruned` stamp: a
+// node created where a folded erased child may have lived inherits it as its own write stamp, or
+// the fold's history would be lost for paths below the re-created key.
+Rc<ModNode> record_one(const ModNode* n, uint64_t folded, const Path& p, size_t i, uint64_t v,
+                       bool erased) {
   if (i == p.size()) {
     auto* leaf = new ModNode();
     leaf->self = v;
@@ -50,16 +58,20 @@ Rc<ModNode> record_one(const ModNode* n, const Path& p, size_t i, uint64_t v, bo
     copy->pruned = n->pruned;
     copy->erased_children = n->erased_children;
     copy->children = n->children;
+  } else {
+    copy->self = folded;
   }
   copy->subtree = v;
   Value key = key_of(p[i]);
   const Rc<ModNode>* old_child = n ? n->children.find(key) : nullptr;
   bool old_erased = old_child && (*old_child)->erased;
-  Rc<ModNode> child = record_one(old_child ? old_child->get() : nullptr, p, i + 1, v, erased);
+  Rc<ModNode> child =
+      record_one(old_child ? old_child->get() : nullptr, copy->pruned, p, i + 1, v, erased);
   if (old_erased) --copy->erased_children;
   if (child->erased) ++copy->erased_children;
   copy->children = copy->children.assoc(key, std::move(child));
-  if (copy->erased_children > kFoldErasedChildren) {
+  if (copy->erased_children > kFoldErasedChildren &&
+      copy->erased_children * size_t{kFoldErasedShare} > copy->children.size()) {
     std::vector<Value> drop;
     copy->children.for_each([&](const Value& k, const Rc<ModNode>& c) {
       if (c->erased) {
@@ -110,7 +122,7 @@ uint64_t ModIndex::last_overlapping_write(const Path& path) const {
 ModIndex ModIndex::record(const std::vector<WriteRecord>& writes, uint64_t version) const {
   ModIndex out(*this);
   for (const WriteRecord& w : writes) {
-    Rc<ModNode> root = record_one(out.root_, w.path, 0, version, w.erased);
+    Rc<ModNode> root = record_one(out.root_, 0, w.path, 0, version, w.erased);
     ModIndex next;
     next.root_ = root.release_ownership();
     out = std::move(next);

@@ -40,6 +40,40 @@ Status parse_error(std::string_view text, size_t pos, std::string_view what) {
                                            std::to_string(pos)};
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes the escape whose letter is at text[j] (after a backslash inside quotes) into `out` and
+// returns the index of its last character. Understands what repr() (and so to_string()) writes:
+// \n \t \r \xNN; any other escaped character (\' \" \\ ...) stands for itself.
+size_t unescape(std::string_view text, size_t j, std::string* out) {
+  switch (text[j]) {
+    case 'n':
+      *out += '\n';
+      return j;
+    case 't':
+      *out += '\t';
+      return j;
+    case 'r':
+      *out += '\r';
+      return j;
+    case 'x':
+      if (j + 2 < text.size() && hex_digit(text[j + 1]) >= 0 && hex_digit(text[j + 2]) >= 0) {
+        *out += static_cast<char>(hex_digit(text[j + 1]) * 16 + hex_digit(text[j + 2]));
+        return j + 2;
+      }
+      break;
+    default:
+      break;
+  }
+  *out += text[j];
+  return j;
+}
+
 bool is_decimal(std::string_view s) {
   size_t i = (!s.empty() && s[0] == '-') ? 1 : 0;
   if (i >= s.size()) return false;
@@ -58,15 +92,20 @@ Result<Path> Path::parse(std::string_view text) {
   while (i < n) {
     char c = text[i];
     if (c == '[') {
-      if (segs.empty() && expect_name && i == 0) return parse_error(text, i, "path starts with '['");
+      // At the start, or right after '.' (`a.[0]`): the segment before the bracket is missing.
+      if (expect_name)
+        return parse_error(text, i, i == 0 ? "path starts with '['" : "empty segment");
       size_t start = i + 1;
       if (start < n && (text[start] == '\'' || text[start] == '"')) {
         char q = text[start];
         std::string key;
         size_t j = start + 1;
         for (; j < n && text[j] != q; ++j) {
-          if (text[j] == '\\' && j + 1 < n) ++j;  // \' or \" or \\ inside quotes
-          key += text[j];
+          if (text[j] == '\\' && j + 1 < n) {
+            j = unescape(text, j + 1, &key);
+          } else {
+            key += text[j];
+          }
         }
         if (j >= n) return parse_error(text, start, "unterminated quoted key");
         if (j + 1 >= n || text[j + 1] != ']') return parse_error(text, j + 1, "expected ']'");
@@ -110,8 +149,9 @@ Result<Path> Path::parse(std::string_view text) {
   return Path(std::move(segs), /*loose=*/true);
 }
 
-Path Path::child(Value segment) const {
+Path Path::child(Value segment, bool item_syntax) const {
   Path p = *this;
+  if (item_syntax && p.segments_.size() < 64) p.item_syntax_ |= uint64_t{1} << p.segments_.size();
   p.segments_.push_back(std::move(segment));
   if (p.segments_.size() == 1) p.canonicalize_root();
   return p;
@@ -120,12 +160,14 @@ Path Path::child(Value segment) const {
 Path Path::parent() const {
   Path p = *this;
   p.segments_.pop_back();
+  if (p.segments_.size() < 64) p.item_syntax_ &= (uint64_t{1} << p.segments_.size()) - 1;
   return p;
 }
 
 Path Path::prefix(size_t n) const {
   Path p;
   p.loose_ = loose_;
+  p.item_syntax_ = n >= 64 ? item_syntax_ : item_syntax_ & ((uint64_t{1} << n) - 1);
   p.segments_.assign(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(std::min(n, size())));
   return p;
 }
@@ -174,6 +216,10 @@ std::string Path::to_string() const {
     if (s.is_int()) {
       out += '[';
       out += std::to_string(s.as_int());
+      out += ']';
+    } else if (s.is_string() && i > 0 && i < 64 && (item_syntax_ >> i) & 1) {
+      out += '[';
+      out += s.as_string();
       out += ']';
     } else if (s.is_string() && is_plain_name(s.as_string())) {
       if (i) out += '.';

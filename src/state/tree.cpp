@@ -176,7 +176,8 @@ Result<Value> set(const Value& node, const Path& path, Value value, size_t depth
 }
 
 Result<Value> erase(const Value& node, const Path& path, bool missing_ok, size_t depth) {
-  if (path.empty()) return Status(ErrorCode::kInvalidArgument, "cannot erase the root");
+  // `depth` past the last segment (an empty path, or `from` == size) would address the root.
+  if (depth >= path.size()) return Status(ErrorCode::kInvalidArgument, "cannot erase the root");
   const Value& seg = path[depth];
   bool leaf = depth + 1 == path.size();
   switch (node.kind()) {

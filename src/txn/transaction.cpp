@@ -39,6 +39,7 @@ Transaction& Transaction::operator=(Transaction&& other) noexcept {
     hooks_ = std::move(other.hooks_);
     assert_version_ = other.assert_version_;
     origin_ = other.origin_;
+    generation_ = other.generation_;
     state_ = other.state_;
     other.state_ = State::kAborted;
   }
@@ -58,7 +59,8 @@ void Transaction::abort() noexcept {
 }
 
 double Transaction::elapsed_ms() const {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+      .count();
 }
 
 Status Transaction::begin() {
@@ -70,6 +72,7 @@ Status Transaction::begin() {
   data_ = Value(base_->data);
   heavy_ = Value(base_->heavy);
   start_ = std::chrono::steady_clock::now();
+  ++generation_;
   return Status::ok();
 }
 
@@ -97,6 +100,7 @@ Status Transaction::record(Delta delta, std::vector<WriteRecord> writes) {
   heavy_ = std::move(heavy);
   deltas_.push_back(std::move(delta));
   for (auto& w : writes) writes_.push_back(std::move(w));
+  ++generation_;
   return Status::ok();
 }
 
@@ -142,15 +146,27 @@ Result<Path> key_path(const Value& key) {
 }  // namespace
 
 Status Transaction::update(const Map& data, const Map& heavy) {
-  for (auto item : data) {
-    THEUS_ASSIGN_OR_RETURN(Path p, key_path(item.key));
-    THEUS_RETURN_IF_ERROR(merge(p, item.value));
+  // One update is one write: if a later key fails, the keys merged before it are rolled back.
+  Value data_before = data_, heavy_before = heavy_;
+  size_t deltas_before = deltas_.size(), writes_before = writes_.size();
+  Status st = [&]() -> Status {
+    for (auto item : data) {
+      THEUS_ASSIGN_OR_RETURN(Path p, key_path(item.key));
+      THEUS_RETURN_IF_ERROR(merge(p, item.value));
+    }
+    for (auto item : heavy) {
+      THEUS_ASSIGN_OR_RETURN(Path p, key_path(item.key));
+      THEUS_RETURN_IF_ERROR(merge(Path{Value("heavy")}.concat(p), item.value));
+    }
+    return Status::ok();
+  }();
+  if (!st.is_ok() && is_open()) {
+    data_ = std::move(data_before);
+    heavy_ = std::move(heavy_before);
+    deltas_.resize(deltas_before);
+    writes_.resize(writes_before);
   }
-  for (auto item : heavy) {
-    THEUS_ASSIGN_OR_RETURN(Path p, key_path(item.key));
-    THEUS_RETURN_IF_ERROR(merge(Path{Value("heavy")}.concat(p), item.value));
-  }
-  return Status::ok();
+  return st;
 }
 
 Status Transaction::list_append(const Path& path, Value value) {
@@ -201,8 +217,7 @@ std::vector<OutboxMessage> Transaction::take_outbox() { return std::exchange(out
 Status Transaction::commit() {
   if (state_ == State::kCommitted)
     return {ErrorCode::kFailedPrecondition, "Transaction was already committed"};
-  if (state_ == State::kAborted)
-    return {ErrorCode::kFailedPrecondition, "Transaction was aborted"};
+  if (state_ == State::kAborted) return {ErrorCode::kFailedPrecondition, "Transaction was aborted"};
   double elapsed = elapsed_ms();
   auto limit = options_.write_timeout.count();
   if (elapsed > static_cast<double>(limit)) {

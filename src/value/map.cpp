@@ -150,6 +150,34 @@ Map Map::erase(const Value& key) const {
   return Map(r);
 }
 
+Map Map::from_items(std::vector<std::pair<Value, Value>> items) {
+  if (items.empty()) return Map();
+  if (items.size() <= MapRoot::kIndexThreshold) {
+    Map m;
+    for (auto& [k, v] : items) m = m.set(std::move(k), std::move(v));
+    return m;
+  }
+  // One pass: slots in order, index built alongside; duplicates update their first slot.
+  std::vector<MapEntry> entries;
+  entries.reserve(items.size());
+  detail::Champ<Value, uint32_t, ValueKeyOps> index;
+  for (auto& [k, v] : items) {
+    if (const uint32_t* pos = index.find(k)) {
+      entries[*pos].value = std::move(v);
+      continue;
+    }
+    index = index.assoc(k, static_cast<uint32_t>(entries.size()));
+    entries.push_back(MapEntry{std::move(k), std::move(v)});
+  }
+  auto* r = new MapRoot();
+  r->live = entries.size();
+  r->entries = PVec<MapEntry>::build(std::move(entries));
+  if (r->indexed()) {
+    r->index = std::move(index);
+  }
+  return Map(r);
+}
+
 std::vector<Value> Map::keys() const {
   std::vector<Value> out;
   out.reserve(size());

@@ -300,6 +300,24 @@ bool Value::identical(const Value& o) const noexcept {
   }
 }
 
+const void* Value::node_id() const noexcept {
+  switch (kind_) {
+    case Kind::kString:
+    case Kind::kBytes:
+      return str_;
+    case Kind::kList:
+      return list_.root_;
+    case Kind::kMap:
+      return map_.root_;
+    case Kind::kBuffer:
+      return buf_;
+    case Kind::kForeign:
+      return foreign_;
+    default:
+      return nullptr;
+  }
+}
+
 bool operator==(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) return numbers_equal(a, b);
   if (a.kind_ != b.kind_) return false;

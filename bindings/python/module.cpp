@@ -1,0 +1,22 @@
+// theus_core: the pybind11 extension module. Importing it prints nothing.
+#include "frozen.hpp"
+#include "theus_py.hpp"
+
+namespace theus::py {
+void init_signal(pyb::module_& m);
+}
+
+PYBIND11_MODULE(theus_core, m) {
+  namespace tp = theus::py;
+  m.doc() = "Theus core engine: versioned immutable state, path-level deltas, optimistic commits.";
+  tp::init_exceptions(m);
+  tp::init_frozen_types(m);
+  tp::init_proxy_type(m);
+  tp::init_guard(m);
+  tp::init_transaction(m);
+  tp::init_signal(m);
+  tp::init_state(m);
+  tp::init_engine(m);
+  tp::init_misc(m);
+  m.attr("__version__") = "3.0.26";
+}
