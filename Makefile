@@ -30,9 +30,13 @@ demo: build
 
 test: build
 	@$(MAKE) --no-print-directory test-cpp
+	@$(MAKE) --no-print-directory test-python
 
 test-cpp:
 	@ctest --preset dev -j $(JOBS) --timeout 300
+
+test-python:
+	@$(PYTHON) scripts/run-pytest --build $(DEV) -q tests/python
 
 bench: release
 	@mkdir -p build/bench
