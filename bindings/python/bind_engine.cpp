@@ -8,6 +8,7 @@
 
 #include "frozen.hpp"
 #include "guard_impl.hpp"
+#include "process_run.hpp"
 #include "proxy_impl.hpp"
 #include "theus_py.hpp"
 
@@ -90,22 +91,6 @@ Map payload_map(const pyb::object& obj, const char* what, CopyMode mode) {
   return v.as_map();
 }
 
-std::vector<Map> signal_maps(const pyb::object& signal) {
-  std::vector<Map> out;
-  if (signal.is_none()) return out;
-  Value v = to_value(signal, CopyMode::kCopy);
-  if (v.is_map()) {
-    out.push_back(v.as_map());
-  } else if (v.is_list()) {
-    for (const Value& e : v.as_list()) {
-      if (!e.is_map()) throw pyb::type_error("signal entries must be dicts of topic -> payload");
-      out.push_back(e.as_map());
-    }
-  } else {
-    throw pyb::type_error("signal must be a dict of topic -> payload (or a list of dicts)");
-  }
-  return out;
-}
 
 // The schema gate: validates the full resulting data map with the model (pydantic v2, or v1).
 Status validate_schema(PyEngine* e, const CommitView& view) {
@@ -136,300 +121,6 @@ Status validate_schema(PyEngine* e, const CommitView& view) {
 
 struct PyContract {
   std::shared_ptr<const Contract> contract;
-};
-
-// ---- the process-run driver -----------------------------------------------------------------
-
-// Module-level registrations from the theus package. Held as raw references on purpose: static
-// pybind11 objects would be released by C++ exit handlers after the interpreter is gone.
-PyObject*& state_update_class_ref() {
-  static PyObject* cls = nullptr;
-  return cls;
-}
-PyObject*& restricted_factory_ref() {
-  static PyObject* fn = nullptr;
-  return fn;
-}
-pyb::object state_update_class() {
-  return pyb::reinterpret_borrow<pyb::object>(state_update_class_ref() ? state_update_class_ref() : Py_None);
-}
-pyb::object restricted_factory() {
-  return pyb::reinterpret_borrow<pyb::object>(restricted_factory_ref() ? restricted_factory_ref() : Py_None);
-}
-void set_ref(PyObject*& slot, const pyb::object& value) {
-  Py_XDECREF(slot);
-  slot = value.is_none() ? nullptr : value.inc_ref().ptr();
-}
-PyObject*& current_tx_var_for_runs() {
-  static PyObject* var = nullptr;
-  return var;
-}
-
-struct ProcessRun {
-  std::shared_ptr<PyEngine> eng;
-  pyb::object func;
-  std::string name;
-  std::shared_ptr<const Contract> contract;
-  bool has_contract = true;
-  bool strict = true;
-  std::set<std::string, std::less<>> key_checked_roots;
-  std::unique_ptr<Execution> exec;
-  pyb::object txobj;
-  Scope* scope = nullptr;
-  std::vector<CommitHook> hooks;  // per-commit pre-install hooks (e.g. the audit output gate)
-  pyb::object output_gate;        // callable(process_name, pending_dict) run before install
-
-  ~ProcessRun() { end_attempt(); }
-
-  void end_attempt() {
-    if (scope) {
-      scope->release();
-      scope = nullptr;
-    }
-    if (txobj) {
-      PyTx& t = txobj.cast<PyTx&>();
-      if (t.core && t.core->is_open()) t.core->abort();
-      txobj = pyb::object();
-    }
-  }
-
-  pyb::object attempt() {
-    end_attempt();
-    Transaction tx = exec->begin_attempt();
-    auto ptx = std::make_unique<PyTx>();
-    ptx->engine = eng;
-    ptx->write_timeout_ms = eng->engine.options().write_timeout.count();
-    ptx->core.emplace(std::move(tx));
-    txobj = pyb::cast(std::move(ptx));
-    auto* s = new Scope();
-    s->contract = contract;
-    s->strict = strict;
-    s->process_name = name;
-    s->engine = eng;
-    AccessOptions access;
-    access.strict_guards = strict;
-    access.overrides = &eng->engine.physics_overrides();
-    access.key_checked_roots = key_checked_roots;
-    s->policy.emplace(*contract, std::move(access));
-    s->txobj = txobj;
-    s->tx = &txobj.cast<PyTx&>();
-    s->local = pyb::dict();
-    s->outbox = make_outbox(txobj);
-    scope = s;
-    if (contract->is_pure()) {
-      pyb::object base = make_state(s->tx->tx().base(), eng->meta, engine_hub(*eng));
-      return restricted_factory()(base, pyb::cast(contract->input_texts()));
-    }
-    throw_if_error(s->policy->check_input_zones());
-    return pyb::reinterpret_steal<pyb::object>(make_guard(s));
-  }
-
-  pyb::object unwrap(const pyb::handle& obj) {
-    PyObject* o = obj.ptr();
-    if (is_proxy(o) || PyObject_TypeCheck(o, &FrozenDictType) || PyObject_TypeCheck(o, &FrozenListType)) {
-      Value v;
-      view_value(o, &v);
-      return pyb::reinterpret_steal<pyb::object>(to_python(v, true));
-    }
-    if (state_update_class_ref() && PyObject_IsInstance(o, state_update_class_ref()) == 1) {
-      pyb::object su = pyb::reinterpret_borrow<pyb::object>(obj);
-      return state_update_class()(pyb::arg("key") = su.attr("key"), pyb::arg("val") = unwrap(su.attr("val")),
-                                  pyb::arg("data") = unwrap(su.attr("data")),
-                                  pyb::arg("heavy") = su.attr("heavy"),
-                                  pyb::arg("signal") = unwrap(su.attr("signal")),
-                                  pyb::arg("assert_version") = su.attr("assert_version"));
-    }
-    if (PyDict_Check(o)) {
-      pyb::dict out;
-      bool changed = false;
-      for (auto item : pyb::reinterpret_borrow<pyb::dict>(obj)) {
-        pyb::object v = unwrap(item.second);
-        changed = changed || !v.is(item.second);
-        out[item.first] = v;
-      }
-      return changed ? pyb::object(out) : pyb::reinterpret_borrow<pyb::object>(obj);
-    }
-    if (PyList_Check(o) || PyTuple_Check(o)) {
-      pyb::list out;
-      bool changed = false;
-      for (auto item : obj) {
-        pyb::object v = unwrap(item);
-        changed = changed || !v.is(item);
-        out.append(v);
-      }
-      if (!changed) return pyb::reinterpret_borrow<pyb::object>(obj);
-      return PyTuple_Check(o) ? pyb::object(pyb::tuple(out)) : pyb::object(out);
-    }
-    return pyb::reinterpret_borrow<pyb::object>(obj);
-  }
-
-  Path update_path(const pyb::handle& key) {
-    std::string k = pyb::str(key).cast<std::string>();
-    if (k.find_first_of(".[") != std::string::npos) return unwrap_result(Path::parse(k));
-    return Path{Value(k)};
-  }
-  template <class T>
-  T unwrap_result(Result<T> r) {
-    return theus::py::unwrap(std::move(r));
-  }
-
-  void check_update_permission(const Path& p) {
-    if (!has_contract) return;
-    for (const PathPattern& out : contract->outputs())
-      if (out.covers(p)) return;
-    PyErr_Format(PyExc_PermissionError, "Write permission denied for path '%s'", p.to_string().c_str());
-    throw pyb::error_already_set();
-  }
-
-  void apply_state_update(Transaction& tx, const pyb::object& su) {
-    pyb::object key = su.attr("key"), val = su.attr("val"), data = su.attr("data");
-    pyb::object heavy = su.attr("heavy"), signal = su.attr("signal"), assert_v = su.attr("assert_version");
-    std::vector<std::pair<Path, pyb::object>> sets;
-    if (!key.is_none() && !val.is_none()) sets.emplace_back(update_path(key), val);
-    if (!data.is_none()) {
-      if (!PyDict_Check(data.ptr())) throw pyb::type_error("StateUpdate.data must be a dict of path -> value");
-      for (auto item : data.cast<pyb::dict>())
-        sets.emplace_back(update_path(item.first), pyb::reinterpret_borrow<pyb::object>(item.second));
-    }
-    if (!heavy.is_none()) {
-      if (!PyDict_Check(heavy.ptr())) throw pyb::type_error("StateUpdate.heavy must be a dict of name -> value");
-      for (auto item : heavy.cast<pyb::dict>()) {
-        Value k;
-        if (!key_to_value(item.first.ptr(), &k)) throw pyb::type_error("heavy names must be strings");
-        sets.emplace_back(Path{Value("heavy"), k}, pyb::reinterpret_borrow<pyb::object>(item.second));
-      }
-    }
-    for (auto& [p, v] : sets) check_update_permission(p);
-    for (auto& [p, v] : sets)
-      throw_if_error(tx.set(p, to_value(v.ptr(), resolve_zone(p) == Zone::kHeavy ? CopyMode::kReference
-                                                                                : CopyMode::kCopy,
-                                        p.to_string().c_str())));
-    for (Map& m : signal_maps(signal)) tx.add_signal(std::move(m));
-    if (!assert_v.is_none()) tx.set_assert_version(assert_v.cast<uint64_t>());
-  }
-
-  // Foreign objects headed for the data zone are detached from the process's objects (D7).
-  static Value detach(const Value& v) {
-    if (v.is_foreign()) {
-      PyObject* copy = deepcopy(foreign_object(v));
-      if (!copy) throw pyb::error_already_set();
-      Value out = foreign_ref(copy);
-      Py_DECREF(copy);
-      return out;
-    }
-    if (v.is_list()) {
-      std::vector<Value> items;
-      for (const Value& x : v.as_list()) items.push_back(detach(x));
-      return Value(List::from_vector(std::move(items)));
-    }
-    if (v.is_map()) {
-      std::vector<std::pair<Value, Value>> items;
-      for (auto it : v.as_map()) items.emplace_back(it.key, detach(it.value));
-      return Value(Map::from_items(std::move(items)));
-    }
-    return v;
-  }
-
-  void map_outputs(Transaction& tx, const pyb::object& result, const std::vector<Path>& written) {
-    if (contract->outputs().empty() || result.is_none()) return;
-    Value rv = to_value(result, CopyMode::kReference);
-    std::vector<Value> vals = theus::py::unwrap(output_values(*contract, name, rv));
-    for (size_t i = 0; i < vals.size(); ++i)
-      if (contract->outputs()[i].root() != "heavy") vals[i] = detach(vals[i]);
-    throw_if_error(apply_output_values(tx, *contract, vals, written));
-  }
-
-  // After the body: finalize, compliance, result mapping, commit. Returns the commit status;
-  // Python errors of the preparation propagate (after the attempt is concluded as failed).
-  Status prepare_and_commit(const pyb::object& result) {
-    PyTx& ptx = txobj.cast<PyTx&>();
-    Transaction& tx = ptx.tx();
-    std::vector<Path> written = scope->guarded_writes;
-    for (Path& p : ptx.finalize()) written.push_back(std::move(p));
-    if (contract->is_pure()) {
-      if (strict) throw_if_error(scope->policy->check_output_compliance(name, written));
-    } else {
-      throw_if_error(scope->policy->check_output_compliance(name, written));
-    }
-    if (state_update_class_ref() && PyObject_IsInstance(result.ptr(), state_update_class_ref()) == 1) {
-      apply_state_update(tx, result);
-    } else {
-      map_outputs(tx, result, written);
-    }
-    for (const CommitHook& h : hooks) tx.add_pre_install_hook(h);
-    return tx.commit();
-  }
-
-  // (0, result) committed; (1, wait_seconds) retry. Raises for failures.
-  pyb::tuple complete(const pyb::object& raw_result) {
-    pyb::object result;
-    Status st;
-    try {
-      result = unwrap(raw_result);
-      st = prepare_and_commit(result);
-    } catch (pyb::error_already_set&) {
-      exec->conclude(Status(ErrorCode::kInternal, "preparation failed"));
-      end_attempt();
-      throw;
-    }
-    AttemptOutcome out = exec->conclude(st);
-    end_attempt();
-    if (out.action == AttemptAction::kDone) return pyb::make_tuple(0, result);
-    if (out.action == AttemptAction::kRetry) return pyb::make_tuple(1, out.wait.count() / 1000.0);
-    throw_if_error(out.error);
-    return pyb::make_tuple(0, result);
-  }
-
-  // A body exception: the wait in seconds when it is a retryable conflict, else None (re-raise).
-  pyb::object fail(const pyb::object& exc) {
-    bool conflict = is_conflict_exception(exc.ptr());
-    Status st = conflict ? Status(ErrorCode::kConflict, pyb::str(exc).cast<std::string>())
-                         : Status(ErrorCode::kInternal, "process body raised");
-    AttemptOutcome out = exec->conclude(st);
-    end_attempt();
-    if (out.action == AttemptAction::kRetry) return pyb::float_(out.wait.count() / 1000.0);
-    return pyb::none();
-  }
-
-  void wait(double seconds) {
-    pyb::gil_scoped_release release;
-    exec->wait_for_turn(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
-  }
-
-  // Runs attempts of a synchronous function. ("done", result), or without `block` ("wait", s)
-  // when a backoff is due, or ("await", awaitable) when the function returned one.
-  pyb::tuple run_sync(bool block, const pyb::args& args, const pyb::kwargs& kwargs) {
-    for (;;) {
-      pyb::object ctx = attempt();
-      PyObject* token = nullptr;
-      PyObject* var = current_tx_var_for_runs();
-      if (var) token = PyContextVar_Set(var, txobj.ptr());
-      pyb::object result;
-      try {
-        result = func(ctx, *args, **kwargs);
-      } catch (pyb::error_already_set& e) {
-        if (token) {
-          PyContextVar_Reset(var, token);
-          Py_DECREF(token);
-        }
-        pyb::object w = fail(e.value());
-        if (w.is_none()) throw;
-        if (!block) return pyb::make_tuple("wait", w);
-        wait(w.cast<double>());
-        continue;
-      }
-      if (token) {
-        PyContextVar_Reset(var, token);
-        Py_DECREF(token);
-      }
-      if (PyCoro_CheckExact(result.ptr()) || pyb::hasattr(result, "__await__"))
-        return pyb::make_tuple("await", result);
-      pyb::tuple out = complete(result);
-      if (out[0].cast<int>() == 0) return pyb::make_tuple("done", out[1]);
-      if (!block) return pyb::make_tuple("wait", out[1]);
-      wait(out[1].cast<double>());
-    }
-  }
 };
 
 void init_engine(pyb::module_& m) {
@@ -474,8 +165,29 @@ void init_engine(pyb::module_& m) {
         return false;
       });
 
+  pyb::class_<PyProcess, std::shared_ptr<PyProcess>>(m, "_Process", "A registered process: function and compiled contract.")
+      .def(pyb::init([](pyb::object callable, pyb::object accepted, std::string name, const PyContract& contract,
+                        bool has_contract, bool is_coroutine, bool parallel) {
+             auto p = std::make_shared<PyProcess>();
+             p->callable = callable;
+             p->accepted = accepted;
+             p->name = std::move(name);
+             p->contract = contract.contract;
+             p->has_contract = has_contract;
+             p->is_coroutine = is_coroutine;
+             p->parallel = parallel;
+             return p;
+           }),
+           pyb::arg("callable"), pyb::arg("accepted"), pyb::arg("name"), pyb::arg("contract"),
+           pyb::arg("has_contract"), pyb::arg("is_coroutine"), pyb::arg("parallel"))
+      .def_property_readonly("name", [](const PyProcess& p) { return p.name; })
+      .def_property_readonly("is_coroutine", [](const PyProcess& p) { return p.is_coroutine; })
+      .def_property_readonly("parallel", [](const PyProcess& p) { return p.parallel; })
+      .def("__repr__", [](const PyProcess& p) { return "<theus process '" + p.name + "'>"; });
+
   pyb::class_<ProcessRun>(m, "_ProcessRun")
       .def("attempt", &ProcessRun::attempt)
+      .def("invoke", &ProcessRun::invoke)
       .def("complete", &ProcessRun::complete)
       .def("fail", &ProcessRun::fail)
       .def("run_sync", &ProcessRun::run_sync)
@@ -551,7 +263,7 @@ void init_engine(pyb::module_& m) {
           [](PyEngine& e, uint64_t expected_version, pyb::object data, pyb::object heavy, pyb::object signal,
              std::optional<std::string> requester) {
             Map d = payload_map(data, "data", CopyMode::kCopy);
-            Map h = payload_map(heavy, "heavy", CopyMode::kReference);
+            Map h = heavy.is_none() ? Map() : heavy_map(heavy.ptr(), "heavy");
             throw_if_error(e.engine.compare_and_swap(expected_version, d, h, signal_maps(signal), requester));
           },
           pyb::arg("expected_version"), pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(),
@@ -568,61 +280,39 @@ void init_engine(pyb::module_& m) {
           },
           pyb::arg("name"), pyb::arg("func"), pyb::arg("tx") = pyb::none())
       .def(
-          "_begin_run",
-          [](std::shared_ptr<PyEngine> e, pyb::object func, std::string name, const PyContract& contract,
-             bool has_contract, uint32_t min_attempts, std::vector<std::string> key_checked_roots,
-             pyb::object output_gate) {
-            auto run = std::make_unique<ProcessRun>();
-            run->eng = e;
-            run->func = func;
-            run->name = name;
-            run->contract = contract.contract;
-            run->has_contract = has_contract;
-            run->strict = e->engine.strict_guards();
-            run->key_checked_roots.insert(key_checked_roots.begin(), key_checked_roots.end());
-            run->exec = std::make_unique<Execution>(e->engine, name, min_attempts);
-            if (!output_gate.is_none()) {
-              // The audit output gate: runs at commit, against the final delta (D9).
-              pyb::object gate = output_gate;
-              std::string pname = name;
-              auto holder = std::make_shared<pyb::object>(gate);
-              run->hooks.push_back([holder, pname](const CommitView& v) -> Status {
-                pyb::gil_scoped_acquire gil;
-                Value pending = Value(Map());
-                for (const WriteRecord& w : v.writes) {
-                  if (w.erased || w.path.empty()) continue;
-                  auto cur = is_heavy_root(w.path) ? tree::find(Value(v.next.heavy), w.path, 1)
-                                                   : tree::find(Value(v.next.data), w.path);
-                  if (!cur.is_ok() || !*cur) continue;
-                  auto next = tree::set(pending, w.path, **cur);
-                  if (next.is_ok()) pending = std::move(next).value();
-                }
-                pyb::object doc = pyb::reinterpret_steal<pyb::object>(to_python(pending, false));
-                try {
-                  (*holder)(pname, doc);
-                } catch (pyb::error_already_set& err) {
-                  // The gate's exception travels back to Python through this status message;
-                  // the wrapper re-raises the original exception object it recorded.
-                  err.restore();
-                  PyObject *type, *value, *tb;
-                  PyErr_Fetch(&type, &value, &tb);
-                  PyErr_NormalizeException(&type, &value, &tb);
-                  std::string msg = value ? pyb::str(value).cast<std::string>() : "audit violation";
-                  pyb::module_::import("theus_core").attr("_last_gate_error") =
-                      value ? pyb::reinterpret_borrow<pyb::object>(value) : pyb::none();
-                  Py_XDECREF(type);
-                  Py_XDECREF(value);
-                  Py_XDECREF(tb);
-                  return Status(ErrorCode::kAuditViolation, msg);
-                }
-                return Status::ok();
-              });
+          "_execute",
+          [](std::shared_ptr<PyEngine> e, std::shared_ptr<PyProcess> proc, pyb::tuple args_tuple,
+             pyb::dict kwargs, uint32_t min_attempts, bool block) -> pyb::tuple {
+            pyb::args args = pyb::reinterpret_borrow<pyb::args>(args_tuple);
+            // Synchronous processes run here to completion (or until a backoff the caller wants to
+            // await); coroutine and parallel processes get their run back to drive from Python.
+            auto run = std::make_unique<ProcessRun>(e, proc, min_attempts);
+            if (proc->is_coroutine || proc->parallel)
+              return pyb::make_tuple(false, pyb::cast(std::move(run)), "async", pyb::none());
+            pyb::kwargs kw = pyb::reinterpret_borrow<pyb::kwargs>(kwargs);
+            pyb::tuple out = run->run_sync(block, args, kw);
+            if (out[0].cast<std::string>() == "done") {
+              sync_back(*e);
+              return pyb::make_tuple(true, out[1]);
             }
-            return run;
+            return pyb::make_tuple(false, pyb::cast(std::move(run)), out[0], out[1]);
           },
-          pyb::arg("func"), pyb::arg("name"), pyb::arg("contract"), pyb::arg("has_contract") = true,
-          pyb::arg("min_attempts") = 0, pyb::arg("key_checked_roots") = std::vector<std::string>{},
-          pyb::arg("output_gate") = pyb::none())
+          pyb::arg("proc"), pyb::arg("args"), pyb::arg("kwargs"), pyb::arg("min_attempts") = 0,
+          pyb::arg("block") = true)
+      .def("_sync", [](PyEngine& e) { sync_back(e); }, "Bring the context objects up to date now.")
+      .def(
+          "_configure",
+          [](PyEngine& e, std::vector<std::string> namespaces, pyb::object output_gate, pyb::object sync_target,
+             bool sync_state_attr, pyb::object namespace_sync) {
+            e.key_checked_roots = std::move(namespaces);
+            e.output_gate = output_gate;
+            e.sync_target = sync_target;
+            e.sync_state_attr = sync_state_attr;
+            e.namespace_sync = namespace_sync;
+            e.synced_version = e.engine.version();
+          },
+          pyb::arg("namespaces"), pyb::arg("output_gate"), pyb::arg("sync_target"), pyb::arg("sync_state_attr"),
+          pyb::arg("namespace_sync"))
       .def("_physics_override", [](PyEngine& e, const std::string& path, int caps) {
         e.engine.physics_overrides().register_override(parse_path(path), static_cast<uint8_t>(caps));
       })
@@ -639,11 +329,14 @@ void init_engine(pyb::module_& m) {
         return d;
       });
 
-  m.def("_set_state_update_class", [](pyb::object cls) { set_ref(state_update_class_ref(), cls); });
-  m.def("_set_restricted_factory", [](pyb::object fn) { set_ref(restricted_factory_ref(), fn); });
-  m.def("_set_current_tx_var", [](pyb::object var) {
-    Py_XDECREF(current_tx_var_for_runs());
-    current_tx_var_for_runs() = var.is_none() ? nullptr : var.inc_ref().ptr();
+  auto set_ref = [](PyObject*& slot, const pyb::object& value) {
+    Py_XDECREF(slot);
+    slot = value.is_none() ? nullptr : value.inc_ref().ptr();
+  };
+  m.def("_set_state_update_class", [set_ref](pyb::object cls) { set_ref(state_update_class_ref(), cls); });
+  m.def("_set_restricted_factory", [set_ref](pyb::object fn) { set_ref(restricted_factory_ref(), fn); });
+  m.def("_set_current_tx_var", [set_ref](pyb::object var) {
+    set_ref(current_tx_var_ref(), var);
     set_current_tx_var(var.is_none() ? nullptr : var.ptr());
   });
   m.attr("_last_gate_error") = pyb::none();

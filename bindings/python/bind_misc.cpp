@@ -76,16 +76,28 @@ void init_misc(pyb::module_& m) {
       .def("keys", &SupervisorCore::keys)
       .def("remove", &SupervisorCore::remove, pyb::arg("key"));
 
+  // theus.context.PYTHON_PHYSICS_OVERRIDES mirrors the process-wide table.
+  static PyObject* mirror = nullptr;
+  m.def("_set_physics_mirror", [](pyb::object d) {
+    Py_XDECREF(mirror);
+    mirror = d.is_none() ? nullptr : d.inc_ref().ptr();
+  });
   m.def(
       "register_physics_override",
       [](const std::string& path, int caps) {
         if (caps < 0 || caps > cap::kAll) throw pyb::value_error("caps must be between 0 and 31");
         PhysicsOverrides::global().register_override(parse_path(path), static_cast<uint8_t>(caps));
+        if (mirror) pyb::reinterpret_borrow<pyb::dict>(mirror)[pyb::str(path)] = caps;
       },
       pyb::arg("path"), pyb::arg("caps"),
       "Override the capability bits of a path (and its descendants) for every engine.");
-  m.def("clear_physics_overrides", [] { PhysicsOverrides::global().clear(); },
-        "Remove every process-wide physics override.");
+  m.def(
+      "clear_physics_overrides",
+      [] {
+        PhysicsOverrides::global().clear();
+        if (mirror) PyDict_Clear(mirror);
+      },
+      "Remove every process-wide physics override.");
 
   pyb::module_ shm = m.def_submodule("shm", "Shared-memory descriptors and the segment registry.");
   pyb::class_<BufferDescriptor>(shm, "BufferDescriptor", "A shared-memory array descriptor.")

@@ -59,6 +59,7 @@ pyb::object recv_async(PySignalReceiver& self) {
 }  // namespace
 
 pyb::object signal_hub_new() { return pyb::cast(PySignalHub{SignalHub()}); }
+bool is_signal_hub(PyObject* obj) { return pyb::isinstance<PySignalHub>(pyb::handle(obj)); }
 pyb::object engine_hub(PyEngine& e) { return pyb::cast(PySignalHub{e.engine.signal_hub()}); }
 
 void init_signal(pyb::module_& m) {

@@ -96,17 +96,12 @@ Map dict_arg(const pyb::object& obj, const char* what) {
   return to_value(obj, CopyMode::kCopy).as_map();
 }
 
-Map heavy_arg(const pyb::object& obj) {
-  if (obj.is_none()) return Map();
-  if (!PyDict_Check(obj.ptr()))
-    throw pyb::type_error(std::string("heavy must be a dict, got ") + Py_TYPE(obj.ptr())->tp_name);
-  return to_value(obj, CopyMode::kReference).as_map();
-}
+Map heavy_arg(const pyb::object& obj) { return obj.is_none() ? Map() : heavy_map(obj.ptr(), "heavy"); }
 
-pyb::object layer_proxy(const PyState& s, const char* root) {
+pyb::object layer_proxy(const PyState& s, const char* root, uint8_t caps = cap::kRead) {
   const Value* v = s.snap->data.find(std::string_view(root));
   if (!v) return pyb::none();
-  return pyb::reinterpret_steal<pyb::object>(make_fixed_proxy(*v, Path{Value(root)}, cap::kRead));
+  return pyb::reinterpret_steal<pyb::object>(make_fixed_proxy(*v, Path{Value(root)}, caps));
 }
 
 }  // namespace
@@ -126,7 +121,8 @@ struct PyProcessContext {
     if (scope) scope->release();
   }
   pyb::object layer(const char* root) {
-    if (txobj.is_none()) return layer_proxy(state.cast<PyState&>(), root);
+    // Without a transaction: caps 15 but read-only (nothing could ever be committed).
+    if (txobj.is_none()) return layer_proxy(state.cast<PyState&>(), root, cap::kAllData);
     PyTx& t = txobj.cast<PyTx&>();
     if (!t.tx().data().as_map().find(std::string_view(root))) return pyb::none();
     pyb::str name(root);
@@ -241,7 +237,7 @@ void init_state(pyb::module_& m) {
                ctx->scope = make_scope({}, {}, Semantic::kEffect, false, tx.ptr(), t.engine, "");
                ctx->scope->contract = nullptr;  // ProcessContext proxies carry no contract checks
              } else {
-               ctx->outbox = pyb::list();
+               ctx->outbox = make_outbox(pyb::none());
              }
              return ctx;
            }),

@@ -67,14 +67,23 @@ struct OutboxCollector {
   }
 };
 
-// ctx.outbox inside a process: appends to the attempt's transaction.
+// ctx.outbox inside a process: appends to the attempt's transaction (or, without a transaction,
+// to a private buffer that is never delivered).
 struct Outbox {
   pyb::object txobj;
-  void add(const pyb::object& msg) { txobj.cast<PyTx&>().tx().add_outbox(to_message(msg)); }
-  pyb::list messages() const { return to_list(txobj.cast<PyTx&>().tx().pending_outbox()); }
+  std::vector<OutboxMessage> private_buffer;
+  PyTx* tx() const { return txobj && !txobj.is_none() ? &txobj.cast<PyTx&>() : nullptr; }
+  void add(const pyb::object& msg) {
+    if (PyTx* t = tx()) {
+      t->tx().add_outbox(to_message(msg));
+    } else {
+      private_buffer.push_back(to_message(msg));
+    }
+  }
+  pyb::list messages() const { return to_list(tx() ? tx()->tx().pending_outbox() : private_buffer); }
 };
 
-pyb::object make_outbox(const pyb::object& txobj) { return pyb::cast(Outbox{txobj}); }
+pyb::object make_outbox(const pyb::object& txobj) { return pyb::cast(Outbox{txobj, {}}); }
 
 pyb::object engine_outbox(std::shared_ptr<PyEngine> e) {
   return pyb::cast(OutboxCollector{pyb::none(), std::move(e)});
@@ -89,16 +98,39 @@ PyObject* PyTx::working_copy(const Path& path, const Value& original) {
   PyObject* copy = original.is_foreign() ? deepcopy(foreign_object(original)) : to_python(original, true);
   if (!copy) {
     PyErr_Clear();
-    PyErr_Format(PyExc_RuntimeError,
-                 "Transaction isolation failure: cannot deepcopy object of type '%s' at path '%s'. "
-                 "Store objects that cannot be copied in the heavy zone (heavy.<name>).",
-                 std::string(original.type_name()).c_str(), path.to_string().c_str());
+    try {
+      raise_isolation_failure(std::string(original.type_name()), path.to_string());
+    } catch (pyb::error_already_set& e) {
+      e.restore();
+    }
     return nullptr;
   }
   if (PyObject_HasAttrString(copy, "_lock_manager")) {
     if (PyObject_SetAttrString(copy, "_lock_manager", Py_None) != 0) PyErr_Clear();
   }
   shadows.push_back(Shadow{path, original, pyb::reinterpret_borrow<pyb::object>(copy)});
+  return copy;
+}
+
+pyb::object PyTx::get_shadow(const pyb::object& val, const std::optional<Path>& p) {
+  auto it = shadow_by_original.find(val.ptr());
+  if (it != shadow_by_original.end()) return pyb::reinterpret_borrow<pyb::object>(it->second);
+  keepalive.append(val);
+  if (p && resolve_zone(*p) == Zone::kHeavy) {  // zero-copy: the object itself
+    shadow_by_original[val.ptr()] = val.ptr();
+    return val;
+  }
+  pyb::object copy = pyb::reinterpret_steal<pyb::object>(deepcopy(val.ptr()));
+  if (!copy) {
+    PyErr_Clear();
+    raise_isolation_failure(Py_TYPE(val.ptr())->tp_name, p ? p->to_string() : std::string("<unknown>"));
+  }
+  if (PyObject_HasAttrString(copy.ptr(), "_lock_manager") &&
+      PyObject_SetAttrString(copy.ptr(), "_lock_manager", Py_None) != 0)
+    PyErr_Clear();
+  keepalive.append(copy);
+  shadow_by_original[val.ptr()] = copy.ptr();
+  if (p) shadows.push_back(Shadow{*p, to_value(val.ptr(), CopyMode::kCopy), copy});
   return copy;
 }
 
@@ -134,7 +166,7 @@ std::vector<Path> PyTx::finalize() {
       Value key;
       if (!key_to_value(item.first.ptr(), &key)) throw pyb::type_error("heavy keys must be strings");
       Path p{Value("heavy"), key};
-      throw_if_error(tx().merge(p, to_value(item.second.ptr(), CopyMode::kReference)));
+      throw_if_error(tx().set(p, to_value(item.second.ptr(), CopyMode::kHeavy)));
     }
     pending_heavy.attr("clear")();
   }
@@ -254,35 +286,9 @@ void init_transaction(pyb::module_& m) {
       .def(
           "get_shadow",
           [](PyTx& t, pyb::object val, pyb::object path) -> pyb::object {
-            auto it = t.shadow_by_original.find(val.ptr());
-            if (it != t.shadow_by_original.end()) return pyb::reinterpret_borrow<pyb::object>(it->second);
             std::optional<Path> p;
             if (!path.is_none()) p = parse_path(path.cast<std::string>());
-            t.keepalive.append(val);
-            if (p && resolve_zone(*p) == Zone::kHeavy) {  // zero-copy: the object itself
-              t.shadow_by_original[val.ptr()] = val.ptr();
-              return val;
-            }
-            pyb::object copy = pyb::reinterpret_steal<pyb::object>(deepcopy(val.ptr()));
-            if (!copy) {
-              PyErr_Clear();
-              std::string where = p ? p->to_string() : std::string("<unknown>");
-              PyErr_Format(PyExc_RuntimeError,
-                           "Transaction isolation failure: cannot deepcopy object of type '%s' at path '%s'. "
-                           "Store objects that cannot be copied in the heavy zone (heavy.<name>).",
-                           Py_TYPE(val.ptr())->tp_name, where.c_str());
-              throw pyb::error_already_set();
-            }
-            if (pyb::hasattr(copy, "_lock_manager")) {
-              try {
-                copy.attr("_lock_manager") = pyb::none();
-              } catch (pyb::error_already_set&) {
-              }
-            }
-            t.keepalive.append(copy);
-            t.shadow_by_original[val.ptr()] = copy.ptr();
-            if (p) t.shadows.push_back(Shadow{*p, to_value(val.ptr(), CopyMode::kCopy), copy});
-            return copy;
+            return t.get_shadow(val, p);
           },
           pyb::arg("val"), pyb::arg("path") = pyb::none())
       .def(
@@ -290,7 +296,7 @@ void init_transaction(pyb::module_& m) {
           [](PyTx& t, std::string path, pyb::object, pyb::object new_val) {
             Path p = parse_path(path);
             throw_if_error(t.tx().set(p, to_value(new_val.ptr(), resolve_zone(p) == Zone::kHeavy
-                                                                   ? CopyMode::kReference
+                                                                   ? CopyMode::kHeavy
                                                                    : CopyMode::kCopy)));
           },
           pyb::arg("path"), pyb::arg("old_val") = pyb::none(), pyb::arg("new_val") = pyb::none())

@@ -266,8 +266,6 @@ bool python_equal(PyObject* a, PyObject* b) {
 
 // ---- Python -> Value --------------------------------------------------------------------------
 
-namespace {
-
 // numpy scalar types (np.int64, np.bool_, np.float32, ...) are immutable primitives; float64
 // and str_ already subclass float / str.
 bool is_numpy_scalar(PyObject* obj) {
@@ -284,16 +282,21 @@ bool is_numpy_scalar(PyObject* obj) {
   return PyObject_TypeCheck(obj, reinterpret_cast<PyTypeObject*>(generic)) != 0;
 }
 
-Value opaque_copy(PyObject* obj, CopyMode mode, const char* where) {
-  if (mode == CopyMode::kReference) return foreign_ref(obj);
+namespace {
+
+// Thrown (inside the conversion only) when an object cannot be deep-copied; each container level
+// adds its key on the way out, so the final error names the full path.
+struct IsolationFailure {
+  std::string type;
+  std::vector<std::string> suffixes;  // innermost first: "['k']" / ".k" / "[3]"
+};
+
+Value opaque_copy(PyObject* obj, CopyMode mode) {
+  if (mode != CopyMode::kCopy) return foreign_ref(obj);
   PyObject* copy = deepcopy(obj);
   if (!copy) {
     PyErr_Clear();
-    PyErr_Format(PyExc_RuntimeError,
-                 "Transaction isolation failure: cannot deepcopy object of type '%s' at path '%s'. "
-                 "Store objects that cannot be copied in the heavy zone (heavy.<name>).",
-                 Py_TYPE(obj)->tp_name, where);
-    throw pyb::error_already_set();
+    throw IsolationFailure{Py_TYPE(obj)->tp_name, {}};
   }
   Value v = foreign_ref(copy);
   Py_DECREF(copy);
@@ -355,7 +358,9 @@ PyObject* key_to_python(const Value& key) {
   return to_python(key, true);
 }
 
-Value to_value(PyObject* obj, CopyMode mode, const char* where) {
+namespace {
+
+Value convert(PyObject* obj, CopyMode mode) {
   if (obj == Py_None) return Value();
   if (PyBool_Check(obj)) return Value(obj == Py_True);
   if (PyLong_Check(obj)) {
@@ -373,6 +378,7 @@ Value to_value(PyObject* obj, CopyMode mode, const char* where) {
   }
   if (PyBytes_Check(obj))
     return Value::bytes(std::string_view(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
+  if (mode == CopyMode::kHeavy) return foreign_ref(obj);  // the heavy zone keeps objects as they are
   Value inner;
   if (view_value(obj, &inner)) return inner;  // proxies and frozen views: their current value
   if (PyDict_Check(obj)) {
@@ -382,12 +388,21 @@ Value to_value(PyObject* obj, CopyMode mode, const char* where) {
     Py_ssize_t pos = 0;
     while (PyDict_Next(obj, &pos, &k, &v)) {
       Value key;
-      if (!key_to_value(k, &key)) return opaque_copy(obj, mode, where);  // e.g. tuple keys
+      if (!key_to_value(k, &key)) return opaque_copy(obj, mode);  // e.g. tuple keys
       items.emplace_back(std::move(key), Value());
     }
     pos = 0;
     size_t i = 0;
-    while (PyDict_Next(obj, &pos, &k, &v)) items[i++].second = to_value(v, mode, where);
+    while (PyDict_Next(obj, &pos, &k, &v)) {
+      try {
+        items[i].second = convert(v, mode);
+      } catch (IsolationFailure& f) {
+        const Value& key = items[i].first;
+        f.suffixes.push_back(key.is_string() ? "." + std::string(key.as_string()) : "[" + key.repr() + "]");
+        throw;
+      }
+      ++i;
+    }
     return Value(Map::from_items(std::move(items)));
   }
   if (PyList_Check(obj) || PyTuple_Check(obj)) {
@@ -395,20 +410,66 @@ Value to_value(PyObject* obj, CopyMode mode, const char* where) {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     std::vector<Value> items;
     items.reserve(static_cast<size_t>(n));
-    for (Py_ssize_t i = 0; i < n; ++i)
-      items.push_back(to_value(PySequence_Fast_GET_ITEM(seq, i), mode, where));
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      try {
+        items.push_back(convert(PySequence_Fast_GET_ITEM(seq, i), mode));
+      } catch (IsolationFailure& f) {
+        f.suffixes.push_back("[" + std::to_string(i) + "]");
+        throw;
+      }
+    }
     return Value(List::from_vector(std::move(items)));
   }
   if (is_numpy_scalar(obj)) {
     PyObject* item = PyObject_CallMethod(obj, "item", nullptr);
     if (item) {
-      Value v = to_value(item, mode, where);
+      Value v = convert(item, mode);
       Py_DECREF(item);
       return v;
     }
     PyErr_Clear();
   }
-  return opaque_copy(obj, mode, where);
+  return opaque_copy(obj, mode);
+}
+
+}  // namespace
+
+Value to_value(PyObject* obj, CopyMode mode, const char* where) {
+  try {
+    return convert(obj, mode);
+  } catch (IsolationFailure& f) {
+    std::string path = where ? where : "";
+    for (auto it = f.suffixes.rbegin(); it != f.suffixes.rend(); ++it)
+      path += (path.empty() && (*it)[0] == '.') ? it->substr(1) : *it;
+    raise_isolation_failure(f.type, path);
+  }
+}
+
+void raise_isolation_failure(const std::string& type, const std::string& path) {
+  PyErr_Format(PyExc_RuntimeError,
+               "Transaction isolation failure: cannot deepcopy object of type '%s' at path '%s'. "
+               "Store objects that cannot be copied in the heavy zone (heavy.<name>).",
+               type.c_str(), path.c_str());
+  throw pyb::error_already_set();
+}
+
+Map heavy_map(PyObject* obj, const char* what) {
+  if (!PyDict_Check(obj)) {
+    PyErr_Format(PyExc_TypeError, "%s must be a dict, got %s", what, Py_TYPE(obj)->tp_name);
+    throw pyb::error_already_set();
+  }
+  std::vector<std::pair<Value, Value>> items;
+  PyObject *k, *v;
+  Py_ssize_t pos = 0;
+  while (PyDict_Next(obj, &pos, &k, &v)) {
+    Value key;
+    if (!key_to_value(k, &key)) {
+      PyErr_Format(PyExc_TypeError, "%s keys must be strings, got %s", what, Py_TYPE(k)->tp_name);
+      throw pyb::error_already_set();
+    }
+    items.emplace_back(std::move(key), to_value(v, CopyMode::kHeavy));
+  }
+  return Map::from_items(std::move(items));
 }
 
 // ---- Value -> Python --------------------------------------------------------------------------

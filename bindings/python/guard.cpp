@@ -12,6 +12,9 @@
 
 namespace theus::py {
 
+pyb::object make_outbox(const pyb::object& txobj);  // bind_transaction.cpp
+bool wraps_object(PyObject* v);                      // proxy.cpp
+
 namespace {
 
 GuardObject* as_guard(PyObject* o) { return reinterpret_cast<GuardObject*>(o); }
@@ -70,9 +73,10 @@ PyObject* read_root(GuardObject* g, PyObject* name, const std::string& root) {
   Path rp{Value(root)};
   bool admin = scope->admin();
   if (!admin && resolve_zone(rp) == Zone::kPrivate) Py_RETURN_NONE;
-  bool writable = scope->policy->root_writable(root);
-  uint8_t caps = admin ? cap::kAll : physics(rp, scope->policy->options().overrides) &
-                                         (writable ? cap::kAllData : cap::kRead);
+  // Capabilities without the admin flag: elevation is applied per operation, so a proxy stays
+  // correct when AdminTransaction starts or ends while it is alive.
+  bool writable = scope->policy->root_declared_writable(root);
+  uint8_t caps = physics(rp, scope->policy->options().overrides) & (writable ? cap::kAllData : cap::kRead);
   Transaction& tx = scope->tx->tx();
   std::optional<Value> v;
   if (root == "heavy") {
@@ -86,23 +90,52 @@ PyObject* read_root(GuardObject* g, PyObject* name, const std::string& root) {
     if (!canonical) return nullptr;
     PyObject* p = make_root_proxy(scope, canonical, !writable, caps);
     Py_DECREF(canonical);
+    if (p && scope->cache_roots && PyUnicode_CHECK_INTERNED(name) && scope->policy->root_declared(root)) {
+      Py_INCREF(name);
+      Py_INCREF(p);
+      scope->root_cache.emplace_back(name, p);
+    }
     return p;
   }
-  if (scope->checked() && !admin && scope->policy->read_access(rp) != ReadAccess::kAllowed)
-    return permission_error("Illegal Read: Path '" + root + "' is restricted by Process Contract.");
   (void)name;
-  if (v->is_foreign()) return scope->tx->working_copy(rp, *v);
+  ReadAccess ra = scope->checked() && !admin ? scope->policy->read_access(rp) : ReadAccess::kAllowed;
+  if (v->is_foreign() && ra != ReadAccess::kDenied) {
+    PyObject* copy = resolve_zone(rp) == Zone::kHeavy ? to_python(*v, false) : scope->tx->working_copy(rp, *v);
+    if (!copy || ra == ReadAccess::kAllowed || !wraps_object(copy)) return copy;
+    // An object under a navigable root (inputs ["domain.n"], domain is a model): a child guard
+    // over the working copy applies the contract to its attributes.
+    PyObject* child = make_guard(scope);
+    if (!child) {
+      Py_DECREF(copy);
+      return nullptr;
+    }
+    as_guard(child)->target = copy;
+    as_guard(child)->prefix = root;
+    return child;
+  }
+  if (ra != ReadAccess::kAllowed)
+    return permission_error("Illegal Read: Path '" + root + "' is restricted by Process Contract.");
   return to_python(*v, false);
 }
 
 PyObject* guard_getattro(PyObject* o, PyObject* name) {
   GuardObject* g = as_guard(o);
+  if (g->scope) {
+    for (const auto& [k, proxy] : g->scope->root_cache)
+      if (k == name) return Py_NewRef(proxy);  // `ctx.domain` again in this attempt
+  }
   if (_PyType_Lookup(Py_TYPE(o), name)) return PyObject_GenericGetAttr(o, name);
   std::string n = utf8(name);
   if (!n.empty() && n[0] == '_') {
     bool dunder = n.size() > 4 && n.compare(0, 2, "__") == 0 && n.compare(n.size() - 2, 2, "__") == 0;
-    if (!g->scope || !g->scope->strict || dunder) return PyObject_GenericGetAttr(o, name);
-    return permission_error("Access to private attribute '" + n + "' denied in Strict Mode");
+    if (dunder || (g->scope && g->scope->strict)) {
+      if (dunder) return PyObject_GenericGetAttr(o, name);
+      return permission_error("Access to private attribute '" + n + "' denied in Strict Mode");
+    }
+    PyObject* own = PyObject_GenericGetAttr(o, name);  // subclass attributes first
+    if (own || !g->target || !PyErr_ExceptionMatches(PyExc_AttributeError)) return own;
+    PyErr_Clear();
+    return PyObject_GetAttr(g->target, name);  // non-strict: forwarded to the wrapped object
   }
   if (!g->scope) return PyObject_GenericGetAttr(o, name);
   if (g->target) return legacy_guard_read(g, name, n);
@@ -114,7 +147,12 @@ PyObject* guard_getattro(PyObject* o, PyObject* name) {
   }
   if (n == "local") {
     if (!check_root(g, "local")) return nullptr;
+    if (!scope->local) scope->local = pyb::dict();  // per invocation, never committed
     return scope->local.inc_ref().ptr();
+  }
+  if (n == "signal" || n == "cmd") {
+    if (!check_root(g, n)) return nullptr;
+    return engine_hub_object(scope);  // the hub itself: publishing is immediate, not transactional
   }
   if (n == "version") {
     if (!check_root(g, "version")) return nullptr;
@@ -181,6 +219,8 @@ int guard_setattro(PyObject* o, PyObject* name, PyObject* value) {
 }
 
 PyObject* guard_subscript(PyObject* o, PyObject* key) {
+  GuardObject* g = as_guard(o);
+  if (!PyUnicode_Check(key) && g->target) return legacy_guard_item(g, key);
   if (!PyUnicode_Check(key)) {
     PyErr_SetString(PyExc_TypeError, "context keys are root names (str)");
     return nullptr;
@@ -246,7 +286,12 @@ PyObject* m_elevate(PyObject* o, PyObject* enabled) {
 
 PyObject* get_outbox(PyObject* o, void*) {
   GuardObject* g = as_guard(o);
-  if (!g->scope || !g->scope->outbox) Py_RETURN_NONE;
+  if (g->target && PyObject_HasAttrString(g->target, "outbox")) return PyObject_GetAttrString(g->target, "outbox");
+  if (!g->scope) Py_RETURN_NONE;
+  if (!g->scope->outbox) {
+    if (!g->scope->txobj) Py_RETURN_NONE;
+    g->scope->outbox = make_outbox(g->scope->txobj);
+  }
   return g->scope->outbox.inc_ref().ptr();
 }
 
@@ -281,6 +326,7 @@ PyGetSetDef guard_getset[] = {
     {"_target", get_target, nullptr, nullptr, nullptr},
     {"is_admin", get_is_admin, nullptr, "True while elevated by AdminTransaction.", nullptr},
     {"is_proxy", get_is_proxy, nullptr, "Always True.", nullptr},
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyMappingMethods guard_as_mapping = {nullptr, guard_subscript, guard_ass_subscript};
@@ -334,8 +380,9 @@ int guard_init(PyObject* o, PyObject* args, PyObject* kwds) {
     g->scope = scope;
     Py_XDECREF(g->target);
     g->target = nullptr;
-    // A ProcessContext target reads through the same transaction roots as engine-made guards.
-    if (target != Py_None && !is_process_context(target)) g->target = Py_NewRef(target);
+    // A ProcessContext with a transaction reads through the same transaction roots as
+    // engine-made guards; without one (or over any other object) the target is read directly.
+    if (target != Py_None && (!is_process_context(target) || tx == Py_None)) g->target = Py_NewRef(target);
     if (prefix != Py_None) g->prefix = utf8(prefix);
     if (strict) {
       Status st = scope->policy->check_input_zones();

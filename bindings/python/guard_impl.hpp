@@ -31,5 +31,9 @@ bool is_process_context(PyObject* obj);
 // contract checks of the guard's scope.
 PyObject* legacy_guard_read(GuardObject* g, PyObject* name, const std::string& n);
 int legacy_guard_write(GuardObject* g, PyObject* name, const std::string& n, PyObject* value);
+// Item access with a non-string key (`guard[1]` over a list target).
+PyObject* legacy_guard_item(GuardObject* g, PyObject* key);
+// The SignalHub of the scope's engine (a new hub when the scope has no engine).
+PyObject* engine_hub_object(Scope* scope);
 
 }  // namespace theus::py

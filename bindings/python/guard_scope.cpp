@@ -30,7 +30,7 @@ namespace {
 
 bool is_primitive(PyObject* v) {
   return v == Py_None || PyBool_Check(v) || PyLong_Check(v) || PyFloat_Check(v) || PyUnicode_Check(v) ||
-         PyCallable_Check(v);
+         PyCallable_Check(v) || is_numpy_scalar(v);
 }
 
 std::string child_path(const GuardObject* g, const std::string& name) {
@@ -39,10 +39,34 @@ std::string child_path(const GuardObject* g, const std::string& name) {
 
 }  // namespace
 
+pyb::object engine_hub(PyEngine& e);  // bind_signal.cpp
+pyb::object signal_hub_new();
+bool is_signal_hub(PyObject* obj);
+
+PyObject* engine_hub_object(Scope* scope) {
+  if (scope && scope->engine) return engine_hub(*scope->engine).release().ptr();
+  return signal_hub_new().release().ptr();
+}
+
+namespace {
+
+PyObject* guard_value(GuardObject* g, PyObject* v, const std::string& full, const Path& p);
+
+}  // namespace
+
 PyObject* legacy_guard_read(GuardObject* g, PyObject* name, const std::string& n) {
   if (n == "outbox") return PyObject_GetAttr(g->target, name);
   std::string full = child_path(g, n);
   Path p = unwrap(Path::parse(full));
+  if (g->prefix.empty() && (n == "signal" || n == "cmd")) {
+    Status st = g->scope->policy->check_root_read(n);
+    if (!st.is_ok()) return set_error(st);
+    PyObject* hub = PyObject_GetAttr(g->target, name);  // a ProcessContext's state hub
+    if (hub && is_signal_hub(hub)) return hub;
+    Py_XDECREF(hub);
+    PyErr_Clear();
+    return engine_hub_object(g->scope);
+  }
   Scope* scope = g->scope;
   if (!scope->admin()) {
     Status st = scope->policy->check_root_read(p.root());
@@ -52,30 +76,79 @@ PyObject* legacy_guard_read(GuardObject* g, PyObject* name, const std::string& n
     }
     if (resolve_zone(p) == Zone::kPrivate) Py_RETURN_NONE;
   }
-  PyObject* v = PyObject_GetAttr(g->target, name);
-  if (!v && PyMapping_Check(g->target)) {
-    PyErr_Clear();
+  PyObject* v = nullptr;
+  if (PyDict_Check(g->target) || (PyMapping_Check(g->target) && !PyObject_HasAttr(g->target, name))) {
     v = PyObject_GetItem(g->target, name);
+  } else {
+    v = PyObject_GetAttr(g->target, name);
+    if (!v && PyMapping_Check(g->target)) {
+      PyErr_Clear();
+      v = PyObject_GetItem(g->target, name);
+    }
   }
   if (!v) return nullptr;
+  if (scope->checked() && !scope->admin() && scope->policy->key_checked(p.root())) {
+    ReadAccess ra = scope->policy->read_access(p);
+    bool container = PyDict_Check(v) || PyList_Check(v) || is_proxy(v) || !is_primitive(v);
+    if (ra == ReadAccess::kDenied || (ra == ReadAccess::kNavigate && !container)) {
+      Py_DECREF(v);
+      PyErr_Format(PyExc_PermissionError, "Illegal Read: Path '%s' is restricted by Process Contract.",
+                   p.to_string().c_str());
+      return nullptr;
+    }
+  }
+  return guard_value(g, v, full, p);
+}
+
+PyObject* legacy_guard_item(GuardObject* g, PyObject* key) {
+  Value seg;
+  if (!key_to_value(key, &seg)) {
+    PyErr_Format(PyExc_TypeError, "unsupported key type '%s'", Py_TYPE(key)->tp_name);
+    return nullptr;
+  }
+  Path base = g->prefix.empty() ? Path() : unwrap(Path::parse(g->prefix));
+  Path p = base.child(seg, true);
+  if (!g->scope->admin()) {
+    Status st = g->scope->policy->check_root_read(p.root());
+    if (!st.is_ok()) return set_error(st);
+  }
+  PyObject* v = PyObject_GetItem(g->target, key);
+  if (!v) return nullptr;
+  return guard_value(g, v, p.to_string(), p);
+}
+
+namespace {
+
+// Guarding of a value read through a legacy guard (§8.2 rules 1-6).
+PyObject* guard_value(GuardObject* g, PyObject* v, const std::string& full, const Path& p) {
+  Scope* scope = g->scope;
   if (is_primitive(v) || pyb::isinstance<PyTx>(pyb::handle(v))) return v;
+  if (!scope->admin() && resolve_zone(p) == Zone::kPrivate) {
+    Py_DECREF(v);
+    Py_RETURN_NONE;
+  }
   bool writable = scope->admin() || scope->policy->root_writable(p.root());
-  uint8_t caps = scope->admin() ? cap::kAll
-                                : physics(p, nullptr) & (writable ? cap::kAllData : cap::kRead);
+  uint8_t caps = scope->admin() ? cap::kAll : physics(p, nullptr) & (writable ? cap::kAllData : cap::kRead);
   PyObject* txobj = scope->txobj ? scope->txobj.ptr() : Py_None;
   if (PyDict_Check(v) || PyList_Check(v) || is_proxy(v)) {
-    // Containers: a proxy over the working copy (read-only without a transaction or output).
-    PyObject* target = v;
+    // Containers: a proxy over the transaction's working copy (a read-only view without one).
+    pyb::object target = pyb::reinterpret_steal<pyb::object>(v);
     if (is_proxy(v)) {
       Value node;
       view_value(v, &node);
-      target = to_python(node, true);
-      Py_DECREF(v);
+      target = pyb::reinterpret_steal<pyb::object>(to_python(node, true));
+    } else if (scope->tx) {
+      try {
+        target = scope->tx->get_shadow(target, p);
+      } catch (pyb::error_already_set& e) {
+        e.restore();
+        return nullptr;
+      }
     }
     PyObject* path = PyUnicode_FromString(full.c_str());
-    PyObject* proxy = make_python_proxy(target, path, !writable || txobj == Py_None, txobj, false, caps);
+    PyObject* proxy = make_python_proxy(target.ptr(), path, !writable || txobj == Py_None, txobj, false, caps);
     Py_DECREF(path);
-    Py_DECREF(target);
+    if (proxy && scope->checked()) attach_scope(proxy, scope, p);
     return proxy;
   }
   // Any other object: a child guard with the same policy over it.
@@ -88,6 +161,8 @@ PyObject* legacy_guard_read(GuardObject* g, PyObject* name, const std::string& n
   reinterpret_cast<GuardObject*>(child)->prefix = full;
   return child;
 }
+
+}  // namespace
 
 int legacy_guard_write(GuardObject* g, PyObject* name, const std::string& n, PyObject* value) {
   std::string full = child_path(g, n);

@@ -35,6 +35,7 @@ ProxyObject* alloc_proxy(Source source) {
   p->access = kAccessCovered;
   p->zone = -1;
   p->virtual_root = false;
+  p->rnode = nullptr;
   p->parent = nullptr;
   p->key = nullptr;
   p->scope = nullptr;
@@ -203,6 +204,14 @@ const Value* resolve(ProxyObject* p) {
 
 // ---- wrapping of children -----------------------------------------------------------------
 
+// An object the proxies wrap as a child proxy: one with instance attributes, not a type, a
+// callable or a module (those are returned as they are).
+bool wraps_object(PyObject* v) {
+  if (PyType_Check(v) || PyCallable_Check(v) || PyModule_Check(v) || is_numpy_scalar(v)) return false;
+  if (PyObject_HasAttrString(v, "dtype")) return false;  // numpy arrays stay raw working copies
+  return PyObject_HasAttrString(v, "__dict__") != 0;
+}
+
 PyObject* wrap_child(ProxyObject* self, PyObject* key, bool item_syntax, const Value& v, int8_t access) {
   int8_t zone = child_zone(self, key);
   if (zone == static_cast<int8_t>(Zone::kPrivate) && !scope_admin(self)) Py_RETURN_NONE;
@@ -240,7 +249,15 @@ PyObject* wrap_child(ProxyObject* self, PyObject* key, bool item_syntax, const V
       Path cp = proxy_path(self).child(seg, item_syntax);
       // Heavy-zone objects are shared by reference; others are private working copies.
       if (resolve_zone(cp) == Zone::kHeavy) return to_python(v, false);
-      return self->scope->tx->working_copy(cp, v);
+      PyObject* copy = self->scope->tx->working_copy(cp, v);
+      if (!copy || !wraps_object(copy)) return copy;
+      // Objects with attributes are child proxies over the working copy (changes are logged).
+      PyObject* path = PyUnicode_FromString(cp.to_string().c_str());
+      PyObject* proxy = make_python_proxy(copy, path, self->read_only, self->scope->txobj.ptr(), false, caps);
+      Py_XDECREF(path);
+      Py_DECREF(copy);
+      if (proxy && self->scope->checked()) attach_scope(proxy, self->scope, cp);
+      return proxy;
     }
     return make_frozen(v);
   }
@@ -250,10 +267,37 @@ PyObject* wrap_child(ProxyObject* self, PyObject* key, bool item_syntax, const V
 
 // Read check of child `key` (transaction proxies of a checked scope). Returns the child's access
 // level, or -1 with PermissionError set.
-int8_t check_child_read(ProxyObject* self, PyObject* key, bool item_syntax, const Value& v) {
+// The read-trie child of `node` for a segment object (str key or int index), or nullptr.
+const ReadNode* trie_child(const ReadNode* node, PyObject* key) {
+  if (PyUnicode_Check(key)) {
+    Py_ssize_t n = 0;
+    const char* c = PyUnicode_AsUTF8AndSize(key, &n);
+    if (!c) {
+      PyErr_Clear();
+      return nullptr;
+    }
+    return node->child(std::string_view(c, static_cast<size_t>(n)));
+  }
+  Value seg;
+  if (!key_to_value(key, &seg)) return nullptr;
+  return node->child(segment_text(seg));
+}
+
+int8_t check_child_read(ProxyObject* self, PyObject* key, bool item_syntax, const Value& v,
+                        const ReadNode** child_node) {
+  *child_node = nullptr;
   if (self->source != Source::kTx || !self->scope->checked() || self->access == kAccessCovered ||
       scope_admin(self))
     return kAccessCovered;
+  if (self->rnode) {  // fast path: one trie step, no path to build
+    const ReadNode* child = trie_child(self->rnode, key);
+    if (child && child->terminal) return kAccessCovered;
+    if (child && v.is_container()) {
+      *child_node = child;
+      return kAccessNavigate;
+    }
+    if (child_zone(self, key) == static_cast<int8_t>(Zone::kPrivate)) return kAccessCovered;
+  }
   Value seg;
   key_to_value(key, &seg);
   Path cp = proxy_path(self).child(seg, item_syntax);
@@ -317,9 +361,12 @@ PyObject* get_child(ProxyObject* self, PyObject* key, bool item_syntax) {
     }
     return nullptr;
   }
-  int8_t access = check_child_read(self, key, item_syntax, child);
+  const ReadNode* child_node = nullptr;
+  int8_t access = check_child_read(self, key, item_syntax, child, &child_node);
   if (access < 0) return nullptr;
-  return wrap_child(self, key, item_syntax, child, access);
+  PyObject* out = wrap_child(self, key, item_syntax, child, access);
+  if (out && child_node && Py_TYPE(out) == &ProxyType) proxy_cast(out)->rnode = child_node;
+  return out;
 }
 
 // ---- mutation -----------------------------------------------------------------------------
@@ -334,7 +381,7 @@ bool check_mutation(ProxyObject* self, const Path& target, uint8_t capability, W
     }
   }
   auto check_read_only = [&] {
-    if (self->read_only || self->source == Source::kFixed) {
+    if ((self->read_only && !scope_admin(self)) || self->source == Source::kFixed) {
       permission_error("PURE process cannot write to '" + target.to_string() + "'");
       return false;
     }
@@ -368,7 +415,7 @@ void note_write(ProxyObject* self, const Path& path) {
 }
 
 CopyMode copy_mode_for(const Path& path) {
-  return resolve_zone(path) == Zone::kHeavy ? CopyMode::kReference : CopyMode::kCopy;
+  return resolve_zone(path) == Zone::kHeavy ? CopyMode::kHeavy : CopyMode::kCopy;
 }
 
 int set_child(ProxyObject* self, PyObject* key, bool item_syntax, PyObject* value) {
@@ -428,12 +475,10 @@ PyObject* proxy_getattro(PyObject* o, PyObject* name) {
   if (self->source == Source::kPython) return legacy_get(self, name, false);
   const Value* node = resolve(self);
   if (!node) return nullptr;
-  // Real attributes of the wrapped dict/list that the proxy does not implement (copy, count,
-  // index, fromkeys) act on a detached plain copy.
-  if (!(node->is_map() && node->as_map().find(std::string_view(c, static_cast<size_t>(n))))) {
-    if (PyObject* attr = detached_attribute(self, *node, name)) return attr;
-    if (PyErr_Occurred()) return nullptr;
-  }
+  // Real attributes of the wrapped dict/list win over keys (a key named `copy` needs p["copy"]);
+  // those the proxy does not implement (copy, count, index, fromkeys) act on a detached copy.
+  if (PyObject* attr = detached_attribute(self, *node, name)) return attr;
+  if (PyErr_Occurred()) return nullptr;
   return get_child(self, name, false);
 }
 
@@ -573,7 +618,11 @@ PyObject* proxy_new(PyTypeObject*, PyObject* args, PyObject* kwds) {
   return make_python_proxy(target, path, read_only != 0, tx, is_shadow != 0, static_cast<uint8_t>(caps));
 }
 
-PyObject* get_capabilities(PyObject* o, void*) { return PyLong_FromLong(as_proxy(o)->caps); }
+PyObject* get_capabilities(PyObject* o, void*) {
+  ProxyObject* p = as_proxy(o);
+  // Under AdminTransaction the effective capabilities are reported (all but CONSTANT).
+  return PyLong_FromLong(scope_admin(p) ? effective_caps(p, p->caps, proxy_path(p)) : p->caps);
+}
 int set_capabilities(PyObject* o, PyObject* v, void*) {
   long c = PyLong_AsLong(v);
   if (c == -1 && PyErr_Occurred()) return -1;
@@ -639,8 +688,16 @@ PyObject* make_root_proxy(Scope* scope, PyObject* root_name, bool read_only, uin
   p->zone = child_zone(p, root_name);
   p->access = kAccessUnknown;
   p->virtual_root = true;
-  if (!scope->checked() || scope->admin()) {
+  std::string_view root;
+  Py_ssize_t n = 0;
+  if (const char* c = PyUnicode_AsUTF8AndSize(root_name, &n)) root = std::string_view(c, static_cast<size_t>(n));
+  if (!scope->checked() || !scope->policy->key_checked(root)) {
     p->access = kAccessCovered;
+  } else if (const ReadNode* trie = scope->contract->read_trie()) {
+    static const ReadNode kEmpty;
+    const ReadNode* node = trie->child(root);
+    p->access = node && node->terminal ? kAccessCovered : kAccessNavigate;
+    p->rnode = node ? node : &kEmpty;
   } else {
     ReadAccess ra = scope->policy->read_access(proxy_path(p));
     p->access = ra == ReadAccess::kAllowed ? kAccessCovered : kAccessNavigate;

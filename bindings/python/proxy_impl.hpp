@@ -25,6 +25,7 @@ struct ProxyObject {
   int8_t access;        // kAccess* (transaction proxies of a checked scope)
   int8_t zone;          // Zone decided by an ancestor segment, or -1 (data so far)
   bool virtual_root;    // a declared root missing from the state: reads as an empty map
+  const ReadNode* rnode;  // navigation-only proxies of a wildcard-free contract: the read-trie node
   ProxyObject* parent;  // owned; nullptr at a root
   PyObject* key;        // owned; this proxy's segment (root name at a root)
   Scope* scope;         // owned reference; transaction proxies only
@@ -65,6 +66,8 @@ PyMethodDef* proxy_methods();
 PyObject* make_python_proxy(PyObject* target, PyObject* path, bool read_only, PyObject* tx,
                             bool is_shadow, uint8_t caps);
 PyObject* legacy_get(ProxyObject* self, PyObject* key, bool item_syntax);
+// Makes a legacy proxy apply `scope`'s key-level read checks below `path`.
+void attach_scope(PyObject* proxy, Scope* scope, const Path& path);
 // Registers theus.guards._current_tx (the running process's transaction, for legacy proxies).
 void set_current_tx_var(PyObject* var);
 int legacy_set(ProxyObject* self, PyObject* key, bool item_syntax, PyObject* value);

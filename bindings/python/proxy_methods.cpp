@@ -91,12 +91,19 @@ bool legacy_log(ProxyObject* self, const Path& path, PyObject* old_value, PyObje
   return r != nullptr;
 }
 
-bool legacy_check(ProxyObject* self, const Path& target, uint8_t capability, bool capability_first) {
+// `item_form`: the message names the proxy's own path (`p[k] = v`), else the child's (`p.k = v`).
+bool legacy_check(ProxyObject* self, const Path& target, uint8_t capability, bool capability_first,
+                  bool item_form = true) {
   if (!check_mutation(self, target, capability, WriteMode::kWrite, capability_first)) return false;
   if (!legacy_tx(self)) {
-    PyErr_Format(PyExc_PermissionError,
-                 "Supervisor blocked mutation to path '%s': No active transaction found.",
-                 target.to_string().c_str());
+    if (item_form) {
+      PyErr_Format(PyExc_PermissionError,
+                   "Supervisor blocked mutation to path '%s': No active transaction found.",
+                   proxy_path(self).to_string().c_str());
+    } else {
+      PyErr_Format(PyExc_PermissionError, "Supervisor blocked mutation to '%s': No active transaction found.",
+                   target.to_string().c_str());
+    }
     return false;
   }
   return true;
@@ -112,6 +119,18 @@ PyObject* legacy_child(ProxyObject* self, PyObject* key, bool item_syntax, PyObj
   Value seg;
   if (!key_to_value(key, &seg)) seg = Value("?");
   Path cp = proxy_path(self).child(seg, item_syntax);
+  int8_t access = kAccessCovered;
+  if (self->scope && self->scope->checked() && self->access != kAccessCovered && !self->scope->admin()) {
+    ReadAccess ra = self->scope->policy->read_access(cp);
+    bool container = PyDict_Check(v) || PyList_Check(v) || wraps_as_proxy(v);
+    if (ra == ReadAccess::kDenied || (ra == ReadAccess::kNavigate && !container)) {
+      Py_DECREF(v);
+      PyErr_Format(PyExc_PermissionError, "Illegal Read: Path '%s' is restricted by Process Contract.",
+                   cp.to_string().c_str());
+      return nullptr;
+    }
+    access = ra == ReadAccess::kAllowed ? kAccessCovered : kAccessNavigate;
+  }
   uint8_t caps = self->caps & physics(cp, nullptr);
   if (!(caps & cap::kRead)) {
     Py_DECREF(v);
@@ -121,7 +140,15 @@ PyObject* legacy_child(ProxyObject* self, PyObject* key, bool item_syntax, PyObj
   PyObject* c = make_python_proxy(v, nullptr, self->read_only, self->txobj ? self->txobj : Py_None,
                                   self->is_shadow, caps);
   Py_DECREF(v);
-  if (c) proxy_cast(c)->path = new Path(cp);
+  if (c) {
+    delete proxy_cast(c)->path;
+    proxy_cast(c)->path = new Path(cp);
+    if (self->scope) {
+      self->scope->retain();
+      proxy_cast(c)->scope = self->scope;
+      proxy_cast(c)->access = access;
+    }
+  }
   return c;
 }
 
@@ -620,7 +647,9 @@ PyObject* m_wrap_result(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
   if (!c) return nullptr;
   Value seg;
   if (!key_to_value(args[0], &seg)) seg = Value("?");
-  proxy_cast(c)->path = new Path(proxy_path(self).child(seg));
+  Path child = proxy_path(self).child(seg);
+  delete proxy_cast(c)->path;
+  proxy_cast(c)->path = new Path(std::move(child));
   return c;
 }
 
@@ -631,6 +660,7 @@ PyObject* m_reduce(PyObject* o, PyObject*) {
     target = self->target;
     Py_INCREF(target);
   } else {
+    if (!check_whole_read(self)) return nullptr;
     const Value* node = resolve(self);
     if (!node) return nullptr;
     target = to_python(*node, true);  // a detached copy: unpickled proxies have no transaction
@@ -789,12 +819,20 @@ PyObject* legacy_get(ProxyObject* self, PyObject* key, bool item_syntax) {
   return legacy_child(self, key, item_syntax, v);
 }
 
+void attach_scope(PyObject* proxy, Scope* scope, const Path& path) {
+  ProxyObject* p = proxy_cast(proxy);
+  scope->retain();
+  if (p->scope) p->scope->release();
+  p->scope = scope;
+  p->access = scope->policy->read_access(path) == ReadAccess::kAllowed ? kAccessCovered : kAccessNavigate;
+}
+
 int legacy_set(ProxyObject* self, PyObject* key, bool item_syntax, PyObject* value) {
   Value seg;
   if (!key_to_value(key, &seg)) seg = Value("?");
   Path cp = proxy_path(self).child(seg, item_syntax);
   bool del = value == nullptr;
-  if (!legacy_check(self, cp, del ? cap::kDelete : cap::kUpdate, false)) return -1;
+  if (!legacy_check(self, cp, del ? cap::kDelete : cap::kUpdate, false, item_syntax)) return -1;
   PyObject* t = self->target;
   bool mapping = PyDict_Check(t) || PyList_Check(t) || (item_syntax && PyMapping_Check(t));
   PyObject* old = mapping ? PyObject_GetItem(t, key) : PyObject_GetAttr(t, key);

@@ -50,7 +50,8 @@ bool is_conflict_exception(PyObject* exc);
 // ---- conversion -----------------------------------------------------------------------------
 enum class CopyMode : unsigned char {
   kCopy,       // D7: plain data becomes engine values, other objects are deep-copied once
-  kReference,  // heavy zone: non-plain objects are stored by reference
+  kReference,  // plain data becomes values, other objects are referenced (comparisons, views)
+  kHeavy,      // heavy zone: every non-scalar object is stored by reference, as it is
 };
 
 // Converts a Python object into an engine Value. Proxies and frozen views contribute their current
@@ -60,6 +61,12 @@ Value to_value(PyObject* obj, CopyMode mode, const char* where = "");
 inline Value to_value(pyb::handle obj, CopyMode mode = CopyMode::kCopy, const char* where = "") {
   return to_value(obj.ptr(), mode, where);
 }
+// Raises RuntimeError "Transaction isolation failure: cannot deepcopy object of type '<T>' at path
+// '<p>'" (pybind11::error_already_set).
+[[noreturn]] void raise_isolation_failure(const std::string& type, const std::string& path);
+// A heavy-zone payload ({name: object}): names become keys, objects are kept by reference.
+// TypeError naming `what` unless `obj` is a dict.
+Map heavy_map(PyObject* obj, const char* what);
 // A Value holding `obj` itself (no copy): heavy-zone objects, outbox messages.
 Value foreign_ref(PyObject* obj);
 // Plain Python data for a Value (dict/list/scalars). Foreign objects are deep-copied when
@@ -73,6 +80,8 @@ PyObject* foreign_object(const Value& v);
 PyObject* deepcopy(PyObject* obj);
 // Python equality with numpy-style reduction (`.all()`); errors count as "different".
 bool python_equal(PyObject* a, PyObject* b);
+// numpy scalar types (np.int64, np.bool_, ...): immutable primitives, never wrapped.
+bool is_numpy_scalar(PyObject* obj);
 // Key Value for a Python dict key / path segment (str, int, float, bool, None, bytes); false when
 // the key is not representable.
 bool key_to_value(PyObject* key, Value* out);
@@ -109,6 +118,15 @@ struct PyEngine {
   std::shared_ptr<MetaLog> meta = std::make_shared<MetaLog>(1000);
   pyb::object state_cache;  // the Python State of `state_cache_version`
   uint64_t state_cache_version = ~uint64_t{0};
+
+  // Installed by the wrapper (TheusEngine._configure).
+  std::vector<std::string> key_checked_roots;  // registered namespaces: always checked per key
+  pyb::object output_gate;                     // audit output gate callable(name, pending), or None
+  pyb::object sync_target;                     // the user's context object, or None
+  pyb::object namespace_sync;                  // callable(state) refreshing namespace data, or None
+  bool sync_state_attr = false;                // the context has a `_state` attribute to refresh
+  pyb::object owned_layers[2];                 // layer objects the sync created (patched in place)
+  uint64_t synced_version = 0;
 };
 
 // A Python OutboxMsg object stored in the core's outbox (the payload stays by reference).
@@ -140,6 +158,9 @@ struct PyTx {
   Transaction& tx() { return *core; }
   // Working copy for a foreign value at `path` (cached per path): registered for change detection.
   PyObject* working_copy(const Path& path, const Value& original);
+  // tx.get_shadow(val, path): a private copy of a Python object, cached by identity (heavy-zone
+  // paths: the object itself). With a path, changes to the copy are detected at commit.
+  pyb::object get_shadow(const pyb::object& val, const std::optional<Path>& path);
   // Untracked in-place changes -> SET deltas (returns the paths that changed).
   std::vector<Path> infer_shadow_deltas();
   // Right before commit: shadow detection, then pending_heavy / pending_signal into the core tx.
@@ -161,6 +182,19 @@ struct Scope {
   pyb::object outbox;  // the process Outbox
   pyb::object local;   // per-invocation scratch dict
   std::shared_ptr<PyEngine> engine;
+
+  // Root proxies handed out by the guard, reused for every `ctx.<root>` of one attempt (keyed by
+  // the interned attribute name). Cleared when the attempt ends (the proxies reference the scope).
+  std::vector<std::pair<PyObject*, PyObject*>> root_cache;
+  bool cache_roots = false;
+  void clear_root_cache() {
+    auto cache = std::move(root_cache);
+    root_cache.clear();
+    for (auto& [k, v] : cache) {
+      Py_DECREF(k);
+      Py_DECREF(v);
+    }
+  }
 
   bool admin() const { return policy && policy->admin(); }
   bool checked() const { return contract != nullptr; }

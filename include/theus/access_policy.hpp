@@ -43,10 +43,18 @@ class AccessPolicy {
   bool admin() const noexcept { return options_.admin; }
   void set_admin(bool enabled) noexcept { options_.admin = enabled; }
 
+  // True when reads below `root` are checked per key (strict guards, or a registered namespace).
+  bool key_checked(std::string_view root) const;
+
+  // Rule A as declared, ignoring admin elevation.
+  bool root_declared(std::string_view root) const;
+
   // Rule A: some declared path has this root. PermissionDenied "Illegal Read: '<root>'".
   Status check_root_read(std::string_view root) const;
   // Rule A': some output has this root (admin: always).
   bool root_writable(std::string_view root) const;
+  // Rule A' as declared, ignoring admin elevation.
+  bool root_declared_writable(std::string_view root) const;
   // Rule B. Without strict guards only the root is checked (unless the root is key-checked).
   ReadAccess read_access(const Path& path) const;
   // PermissionDenied "Illegal Read: Path '<p>' is restricted by Process Contract." unless allowed.
@@ -73,8 +81,6 @@ class AccessPolicy {
   Status check_input_zones() const;
 
  private:
-  bool key_checked(std::string_view root) const;
-
   const Contract* contract_;
   AccessOptions options_;
 };

@@ -3,6 +3,7 @@
 // Thread-safety: immutable after construction; share freely.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,19 @@ enum class Semantic : unsigned char { kPure, kEffect, kGuide };
 
 std::string_view semantic_name(Semantic s) noexcept;  // "pure", "effect", "guide"
 Result<Semantic> parse_semantic(std::string_view s);  // accepts the names above, any case
+
+// Key-level read rules of a contract without wildcards, as a trie of declared segments. Walking it
+// one segment at a time classifies a path: a terminal node covers itself and everything below;
+// a non-terminal node is only an ancestor of declarations (navigable); no node means undeclared.
+struct ReadNode {
+  bool terminal = false;
+  std::vector<std::pair<std::string, std::unique_ptr<ReadNode>>> children;
+  const ReadNode* child(std::string_view segment) const noexcept {
+    for (const auto& [name, node] : children)
+      if (name == segment) return node.get();
+    return nullptr;
+  }
+};
 
 class Contract {
  public:
@@ -39,6 +53,10 @@ class Contract {
   // True when `name` (e.g. "transaction") is declared verbatim in inputs or outputs.
   bool declares(std::string_view name) const noexcept;
 
+  // The read trie of inputs and outputs (root = its children), or nullptr when a declaration uses
+  // wildcards (then the patterns are matched one by one).
+  const ReadNode* read_trie() const noexcept { return read_trie_.get(); }
+
   // PURE contracts may not take inputs from the Signal or Meta zones. Returns the
   // ContractViolation "Pure process cannot take inputs from Zone: Signal/Meta (Found: <p>)".
   Status check_pure_inputs() const;
@@ -51,6 +69,7 @@ class Contract {
   Semantic semantic_ = Semantic::kEffect;
   std::vector<std::string> errors_;
   std::vector<std::string> side_effects_;
+  std::shared_ptr<const ReadNode> read_trie_;
 };
 
 }  // namespace theus

@@ -123,6 +123,12 @@ class Engine {
 
   EngineStats stats() const;
 
+  // The write sets of the commits after `version`, oldest first, appended to `out`; `*up_to` is
+  // the newest version included. False when the engine no longer retains them (it keeps the last
+  // kWriteHistory commits). Used to refresh mirrors of the state (user objects) incrementally.
+  static constexpr size_t kWriteHistory = 256;
+  bool writes_since(uint64_t version, std::vector<WriteRecord>* out, uint64_t* up_to = nullptr) const;
+
   // Shared internals (for Transaction and the language bindings).
   const std::shared_ptr<detail::EngineImpl>& impl() const noexcept { return impl_; }
 

@@ -88,7 +88,7 @@ class Transaction {
   // Deep-merges `patch` at `at` (the root when empty); `patch` must be a map.
   Status merge(const Path& at, Value patch);
   // `tx.update` semantics: each key of `data` (and of `heavy`, under the heavy root) is merged;
-  // keys containing '.' or '[' are paths.
+  // keys containing '.' or '[' are paths. All or nothing: on error no key of this call is kept.
   Status update(const Map& data, const Map& heavy = {});
   Status list_append(const Path& path, Value value);
   Status list_insert(const Path& path, int64_t index, Value value);

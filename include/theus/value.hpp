@@ -5,9 +5,11 @@
 // may be read from any number of threads. A single Value object must not be assigned concurrently.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <new>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -22,6 +24,25 @@ struct ListRoot;
 struct MapRoot;
 struct BufferNode;
 struct ForeignNode;
+
+// The reference count every heap node behind a Value starts with. Visible here so copying and
+// destroying a Value stay inline (copies are the hottest operation of the value tree).
+struct RcHeader {
+  mutable std::atomic<uint32_t> rc{1};
+
+  void retain() const noexcept { rc.fetch_add(1, std::memory_order_relaxed); }
+  // True when the caller dropped the last reference and must destroy the node. A sole owner
+  // skips the atomic read-modify-write: nobody else can be copying a node they do not hold.
+  bool release() const noexcept {
+    if (rc.load(std::memory_order_acquire) == 1) return true;
+    return rc.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
+};
+inline const RcHeader* rc_header(const void* node) noexcept {
+  return static_cast<const RcHeader*>(node);
+}
+void destroy_list_root(ListRoot* root) noexcept;
+void destroy_map_root(MapRoot* root) noexcept;
 }  // namespace detail
 
 class Value;
@@ -72,11 +93,22 @@ class List {
   List() noexcept = default;
   List(std::initializer_list<Value> items);
   static List from_vector(std::vector<Value> items);  // O(n)
-  List(const List& other) noexcept;
-  List(List&& other) noexcept;
-  List& operator=(const List& other) noexcept;
-  List& operator=(List&& other) noexcept;
-  ~List();
+  List(const List& other) noexcept : root_(other.root_) {
+    if (root_) detail::rc_header(root_)->retain();
+  }
+  List(List&& other) noexcept : root_(other.root_) { other.root_ = nullptr; }
+  List& operator=(const List& other) noexcept {
+    List copy(other);
+    std::swap(root_, copy.root_);
+    return *this;
+  }
+  List& operator=(List&& other) noexcept {
+    std::swap(root_, other.root_);
+    return *this;
+  }
+  ~List() {
+    if (root_ && detail::rc_header(root_)->release()) detail::destroy_list_root(root_);
+  }
 
   size_t size() const noexcept;
   bool empty() const noexcept { return size() == 0; }
@@ -116,11 +148,22 @@ class Map {
 
   Map() noexcept = default;
   Map(std::initializer_list<std::pair<Value, Value>> items);
-  Map(const Map& other) noexcept;
-  Map(Map&& other) noexcept;
-  Map& operator=(const Map& other) noexcept;
-  Map& operator=(Map&& other) noexcept;
-  ~Map();
+  Map(const Map& other) noexcept : root_(other.root_) {
+    if (root_) detail::rc_header(root_)->retain();
+  }
+  Map(Map&& other) noexcept : root_(other.root_) { other.root_ = nullptr; }
+  Map& operator=(const Map& other) noexcept {
+    Map copy(other);
+    std::swap(root_, copy.root_);
+    return *this;
+  }
+  Map& operator=(Map&& other) noexcept {
+    std::swap(root_, other.root_);
+    return *this;
+  }
+  ~Map() {
+    if (root_ && detail::rc_header(root_)->release()) detail::destroy_map_root(root_);
+  }
 
   size_t size() const noexcept;
   bool empty() const noexcept { return size() == 0; }
@@ -174,10 +217,24 @@ class Value {
   // Takes over one reference to `object`; `hooks` must outlive every Value made from it.
   static Value foreign(void* object, const ForeignHooks* hooks);
 
-  Value(const Value& o) noexcept;
-  Value(Value&& o) noexcept;
-  Value& operator=(const Value& o) noexcept;
-  Value& operator=(Value&& o) noexcept;
+  Value(const Value& o) noexcept : kind_(o.kind_), flags_(o.flags_) { copy_payload(o); }
+  Value(Value&& o) noexcept : kind_(o.kind_), flags_(o.flags_) { move_payload(o); }
+  Value& operator=(const Value& o) noexcept {
+    if (this != &o) {
+      Value copy(o);
+      *this = std::move(copy);
+    }
+    return *this;
+  }
+  Value& operator=(Value&& o) noexcept {
+    if (this != &o) {
+      release();
+      kind_ = o.kind_;
+      flags_ = o.flags_;
+      move_payload(o);
+    }
+    return *this;
+  }
   ~Value() { release(); }
 
   Kind kind() const noexcept { return kind_; }
@@ -238,8 +295,59 @@ class Value {
 
  private:
   static constexpr unsigned char kTombstoneFlag = 1;
-  void release() noexcept;
-  void retain() const noexcept;
+  // The heap node of string/bytes/list/map/buffer/foreign values (nullptr otherwise).
+  const void* heap_node() const noexcept {
+    switch (kind_) {
+      case Kind::kString:
+      case Kind::kBytes:
+        return str_;
+      case Kind::kList:
+        return list_.root_;
+      case Kind::kMap:
+        return map_.root_;
+      case Kind::kBuffer:
+        return buf_;
+      case Kind::kForeign:
+        return foreign_;
+      default:
+        return nullptr;
+    }
+  }
+  void copy_payload(const Value& o) noexcept {
+    switch (kind_) {
+      case Kind::kList:
+        new (&list_) List(o.list_);
+        return;
+      case Kind::kMap:
+        new (&map_) Map(o.map_);
+        return;
+      default:
+        i_ = o.i_;  // a scalar, or a node pointer whose count is raised below
+        if (const void* n = heap_node()) detail::rc_header(n)->retain();
+    }
+  }
+  void move_payload(Value& o) noexcept {
+    switch (kind_) {
+      case Kind::kList:
+        new (&list_) List(std::move(o.list_));
+        break;
+      case Kind::kMap:
+        new (&map_) Map(std::move(o.map_));
+        break;
+      default:
+        i_ = o.i_;  // the reference moves with the pointer
+    }
+    o.kind_ = Kind::kNull;
+    o.flags_ = 0;
+    o.i_ = 0;
+  }
+  void release() noexcept {
+    const void* n = heap_node();
+    if (n && detail::rc_header(n)->release()) destroy_node();
+    kind_ = Kind::kNull;
+    i_ = 0;
+  }
+  void destroy_node() noexcept;  // the last reference is gone: free the node
 
   Kind kind_;
   unsigned char flags_ = 0;

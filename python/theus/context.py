@@ -40,6 +40,13 @@ REGISTRY_FILE = ".theus_memory_registry.jsonl"
 #: Mirror of the process-wide physics-override table (``theus_core.register_physics_override``).
 PYTHON_PHYSICS_OVERRIDES: Dict[str, int] = {}
 
+try:
+    import theus_core as _tc
+
+    _tc._set_physics_mirror(PYTHON_PHYSICS_OVERRIDES)
+except ImportError:  # pragma: no cover - without the native module
+    pass
+
 _DEFAULT_EXCLUDED = (ContextZone.SIGNAL, ContextZone.META, ContextZone.HEAVY, ContextZone.LOG)
 
 

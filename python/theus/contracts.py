@@ -143,6 +143,9 @@ def process(
 
         func._pop_contract = contract
         wrapper._pop_contract = contract
+        # The engine calls the function itself (same filtering and return check, done natively).
+        wrapper._theus_inner = func
+        wrapper._theus_accepts = accepted
         return wrapper
 
     return decorate

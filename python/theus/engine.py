@@ -409,18 +409,24 @@ class TheusEngine:
         for path, caps in markers.items():
             self._core._physics_override(path, caps)
         self._registry: Dict[str, Callable] = {}
+        self._procs: Dict[Any, Any] = {}
         self._audit = None
         self._validator = None
         self._setup_audit(audit_recipe)
         if data:
             self._core.compare_and_swap(0, data=data)
-        if hasattr(self._context, "__dict__") or hasattr(type(self._context), "__slots__"):
-            try:
+        has_state_attr = hasattr(self._context, "_state")
+        if has_state_attr:
+            with contextlib.suppress(AttributeError, TypeError):
                 object.__setattr__(self._context, "_state", self._core.state)
-            except (AttributeError, TypeError):
-                pass
+        self._core._configure(
+            [n for n in self._namespaces if n != "default"],
+            self._output_gate if self._validator is not None else None,
+            self._context if hasattr(self._context, "__dict__") else None,
+            has_state_attr,
+            self._sync_namespaces if self._namespaces else None,
+        )
         self._view: Optional[StateView] = None
-        self._synced_roots: Dict[str, Any] = {}
         self.heavy = None
         self._parallel_pool = None
         self._worker_ref = None
@@ -472,7 +478,7 @@ class TheusEngine:
             except TypeError:
                 dumped = ctx.to_dict()
         elif hasattr(ctx, "model_dump"):
-            dumped = {k: getattr(ctx, k) for k in type(ctx).model_fields} if hasattr(type(ctx), "model_fields") else ctx.model_dump()
+            dumped = ctx.model_dump()  # a pydantic root model: its fields as plain data
         elif callable(getattr(ctx, "dict", None)):
             dumped = ctx.dict()
         elif hasattr(ctx, "__dict__"):
@@ -503,48 +509,19 @@ class TheusEngine:
         return None
 
     def _sync_context(self) -> None:
-        """Refresh the user's context objects from the committed state (§5.8), layer by layer,
-        skipping layers the last commits did not change."""
-        state = self._core.state
-        data = state.data
-        ctx = self._context
+        """Refresh the user's context objects from the committed state (§5.8); only the paths
+        written since the last refresh are copied out (the work happens in the core binding)."""
+        self._core._sync()
+
+    def _sync_namespaces(self, state: Any) -> None:
         registry = NamespaceRegistry()
-        for name in self._namespaces:
+        data = state.data
+        names = set(self._namespaces)
+        for name in names:
             if name in data:
                 registry.set_data(name, data[name].to_dict() if hasattr(data[name], "to_dict") else data[name])
-        attrs = getattr(ctx, "__dict__", None)
-        if attrs is None:
-            return
-        for layer, names in _LAYERS:
-            if layer not in data:
-                continue
-            token = state._root_token(layer)
-            if self._synced_roots.get(layer) == token:
-                continue
-            for attr in names:
-                current = attrs.get(attr)
-                if current is None:
-                    continue
-                try:
-                    committed = data[layer]
-                    clean = committed.to_dict() if hasattr(committed, "to_dict") else copy.deepcopy(committed)
-                    if isinstance(clean, dict):
-                        clean = {k: v for k, v in clean.items() if not (isinstance(k, str) and k.startswith("_"))}
-                    if hasattr(type(current), "model_validate") or hasattr(type(current), "parse_obj"):
-                        object.__setattr__(ctx, attr, _validate(type(current), clean))
-                    elif dataclasses.is_dataclass(current) and not isinstance(current, type) and isinstance(clean, dict):
-                        for f in dataclasses.fields(current):
-                            if f.name in clean:
-                                object.__setattr__(current, f.name, clean[f.name])
-                    else:
-                        object.__setattr__(ctx, attr, clean)
-                except Exception as exc:  # noqa: BLE001 - a failing layer is reported, not fatal
-                    warnings.warn(f"Context sync-back of layer '{attr}' failed: {exc!r}", RuntimeWarning, stacklevel=3)
-            self._synced_roots[layer] = token
-        try:
-            object.__setattr__(ctx, "_state", state)
-        except (AttributeError, TypeError):
-            pass
+        registry.set_data("default", {k: data[k].to_dict() if hasattr(data[k], "to_dict") else data[k]
+                                      for k in data.keys() if k not in names})
 
     # ---- flags -------------------------------------------------------------------------
 
@@ -595,6 +572,36 @@ class TheusEngine:
         """Register a process under its ``__name__`` (PURE processes with Signal/Meta inputs are refused)."""
         self._firewall(func)
         self._registry[func.__name__] = func
+        proc = self._make_process(func, func.__name__)
+        self._procs[func.__name__] = proc
+        with contextlib.suppress(TypeError):
+            self._procs[func] = proc
+
+    def _make_process(self, func: Callable, name: str) -> Any:
+        contract, has_contract = self._contract_of(func)
+        compiled = contract.compiled()
+        inner = getattr(func, "_theus_inner", None)
+        if inner is not None:
+            target, accepted = inner, getattr(func, "_theus_accepts", None)
+        else:
+            target, accepted = func, None
+        is_coroutine = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(target)
+        return core._Process(target, accepted, name, compiled, has_contract, is_coroutine, bool(contract.parallel))
+
+    def _process(self, func_or_name: Any) -> Any:
+        """The native handle of a process (cached per function and per registered name)."""
+        try:
+            proc = self._procs.get(func_or_name)
+        except TypeError:
+            proc = None
+        if proc is not None:
+            return proc
+        func, name = self._resolve(func_or_name)
+        proc = self._make_process(func, name)
+        if not isinstance(func_or_name, str):
+            with contextlib.suppress(TypeError):
+                self._procs[func_or_name] = proc
+        return proc
 
     def scan_and_register(self, path: str) -> None:
         """Import every ``*.py`` below ``path`` (recursively, skipping ``__*``) and register every
@@ -632,22 +639,12 @@ class TheusEngine:
 
     # ---- execution ---------------------------------------------------------------------
 
-    def _begin(self, func_or_name: Any, kwargs: Dict[str, Any]):
-        func, name = self._resolve(func_or_name)
-        retries = kwargs.pop("retries", None)
-        contract, has_contract = self._contract_of(func)
-        if self._validator is not None:
-            self._validator.validate_inputs(name, kwargs)
-        min_attempts = (int(retries) + 1) if retries is not None else 0
-        namespaces = [n for n in self._namespaces if n != "default"]
-        gate = self._output_gate if self._validator is not None else None
-        run = self._core._begin_run(func, name, contract.compiled(), has_contract, min_attempts, namespaces, gate)
-        return func, name, contract, run
-
-    def _finish(self, name: str) -> None:
-        if self._audit is not None:
-            self._audit_success(name)
-        self._sync_context()
+    @staticmethod
+    def _min_attempts(kwargs: Dict[str, Any]) -> int:
+        if "retries" not in kwargs:
+            return 0
+        retries = kwargs.pop("retries")
+        return int(retries) + 1 if retries is not None else 0
 
     def _failed(self, name: str, exc: BaseException) -> None:
         if self._audit is not None and not isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
@@ -656,51 +653,84 @@ class TheusEngine:
     async def execute(self, func_or_name: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one process transactionally; returns its (detached) result.
 
-        Conflicts are retried with backoff (the waits are awaited); any other error propagates and
-        nothing of the failed attempt is committed.
+        Synchronous processes run inline on the calling thread, coroutine processes on this event
+        loop. Conflicts are retried with backoff (the waits are awaited); any other error
+        propagates and nothing of the failed attempt is committed.
         """
-        func, name, contract, run = self._begin(func_or_name, kwargs)
+        proc = self._process(func_or_name)
+        min_attempts = self._min_attempts(kwargs)
+        if self._validator is not None:
+            self._validator.validate_inputs(proc.name, kwargs)
         try:
-            if contract.parallel:
-                result = await self._execute_parallel_attempts(run, name, kwargs)
-            elif not inspect.iscoroutinefunction(func):
-                result = await self._drive_sync(run, args, kwargs)
+            out = self._core._execute(proc, args, kwargs, min_attempts, False)
+            if out[0]:
+                result = out[1]
             else:
-                result = await self._drive_async(run, func, args, kwargs)
+                result = await self._continue(proc, out[1], out[2], out[3], args, kwargs)
+                self._core._sync()
         except BaseException as exc:
-            self._failed(name, exc)
+            self._failed(proc.name, exc)
             raise
-        self._finish(name)
+        if self._audit is not None:
+            self._audit_success(proc.name)
         return result
 
-    async def _drive_sync(self, run: Any, args: tuple, kwargs: dict) -> Any:
+    def execute_sync(self, func_or_name: Any, *args: Any, **kwargs: Any) -> Any:
+        """Synchronous ``execute()``: runs a synchronous process inline on this thread (retry waits
+        block the thread). A coroutine process is run to completion on a private event loop, which
+        is refused while an event loop is running in this thread."""
+        proc = self._process(func_or_name)
+        min_attempts = self._min_attempts(kwargs)
+        if self._validator is not None:
+            self._validator.validate_inputs(proc.name, kwargs)
+        try:
+            out = self._core._execute(proc, args, kwargs, min_attempts, True)
+            if out[0]:
+                result = out[1]
+            else:
+                result = self._run_private_loop(self._continue(proc, out[1], out[2], out[3], args, kwargs))
+                self._core._sync()
+        except BaseException as exc:
+            self._failed(proc.name, exc)
+            raise
+        if self._audit is not None:
+            self._audit_success(proc.name)
+        return result
+
+    async def _continue(self, proc: Any, run: Any, kind: str, value: Any, args: tuple, kwargs: dict) -> Any:
+        """Finishes a run the core handed back: a backoff to await, an awaitable a synchronous
+        process returned, or a coroutine / parallel process to drive from here."""
+        if kind == "async":
+            if proc.parallel:
+                return await self._execute_parallel_attempts(run, proc.name, kwargs)
+            return await self._drive_async(run, args, kwargs)
         while True:
-            kind, value = run.run_sync(False, *args, **kwargs)
             if kind == "done":
                 return value
             if kind == "wait":
                 await asyncio.sleep(value)
+                kind, value = run.run_sync(False, *args, **kwargs)
                 continue
-            # A synchronous function returned an awaitable: finish this attempt asynchronously.
-            try:
+            try:  # "await"
                 result = await value
             except BaseException as exc:
                 wait = run.fail(exc)
                 if wait is None:
                     raise
-                await asyncio.sleep(wait)
+                kind, value = "wait", wait
                 continue
             action, out = run.complete(result)
             if action == 0:
                 return out
-            await asyncio.sleep(out)
+            kind, value = "wait", out
 
-    async def _drive_async(self, run: Any, func: Callable, args: tuple, kwargs: dict) -> Any:
+    @staticmethod
+    async def _drive_async(run: Any, args: tuple, kwargs: dict) -> Any:
         while True:
             ctx = run.attempt()
             token = _current_tx.set(run.transaction)
             try:
-                result = await func(ctx, *args, **kwargs)
+                result = await run.invoke(ctx, *args, **kwargs)
             except BaseException as exc:
                 _current_tx.reset(token)
                 wait = run.fail(exc)
@@ -730,43 +760,6 @@ class TheusEngine:
             if action == 0:
                 return out
             await asyncio.sleep(out)
-
-    def execute_sync(self, func_or_name: Any, *args: Any, **kwargs: Any) -> Any:
-        """Synchronous ``execute()``: runs a synchronous process inline on this thread (retry waits
-        block the thread). A coroutine process is run to completion on a private event loop, which
-        is refused while an event loop is running in this thread."""
-        func, name, contract, run = self._begin(func_or_name, kwargs)
-        try:
-            if not inspect.iscoroutinefunction(func) and not contract.parallel:
-                kind, value = run.run_sync(True, *args, **kwargs)
-                if kind == "done":
-                    result = value
-                else:
-                    result = self._run_private_loop(self._drive_sync_after_await(run, value, args, kwargs))
-            elif contract.parallel:
-                result = self._run_private_loop(self._execute_parallel_attempts(run, name, kwargs))
-            else:
-                result = self._run_private_loop(self._drive_async(run, func, args, kwargs))
-        except BaseException as exc:
-            self._failed(name, exc)
-            raise
-        self._finish(name)
-        return result
-
-    async def _drive_sync_after_await(self, run: Any, awaitable: Any, args: tuple, kwargs: dict) -> Any:
-        try:
-            result = await awaitable
-        except BaseException as exc:
-            wait = run.fail(exc)
-            if wait is None:
-                raise
-            await asyncio.sleep(wait)
-            return await self._drive_sync(run, args, kwargs)
-        action, out = run.complete(result)
-        if action == 0:
-            return out
-        await asyncio.sleep(out)
-        return await self._drive_sync(run, args, kwargs)
 
     @staticmethod
     def _run_private_loop(coro: Any) -> Any:
@@ -829,7 +822,6 @@ class TheusEngine:
             payload = {"domain": getattr(ctx, "domain", None)}
         payload = {k: _drop_signal_fields(_dump(v)) for k, v in payload.items() if v is not None}
         self._core.compare_and_swap(self._core.version, data=payload)
-        self._synced_roots.clear()
         self._sync_context()
 
     def set_schema(self, schema: Any) -> None:

@@ -28,20 +28,26 @@ bool AccessPolicy::key_checked(std::string_view root) const {
   return options_.strict_guards || options_.key_checked_roots.count(root) > 0;
 }
 
-Status AccessPolicy::check_root_read(std::string_view root) const {
-  if (options_.admin) return Status::ok();
+bool AccessPolicy::root_declared(std::string_view root) const {
   Path root_path{Value(root)};
   auto has_root = [&](const std::vector<PathPattern>& pats) {
     for (const PathPattern& p : pats)
       if (p.root() == root_path.root() || p.covers(root_path) || p.is_ancestor(root_path)) return true;
     return false;
   };
-  if (has_root(contract_->inputs()) || has_root(contract_->outputs())) return Status::ok();
-  return denied("Illegal Read: '" + std::string(root_path.root()) + "'");
+  return has_root(contract_->inputs()) || has_root(contract_->outputs());
+}
+
+Status AccessPolicy::check_root_read(std::string_view root) const {
+  if (options_.admin || root_declared(root)) return Status::ok();
+  return denied("Illegal Read: '" + std::string(canonical_root(root)) + "'");
 }
 
 bool AccessPolicy::root_writable(std::string_view root) const {
-  if (options_.admin) return true;
+  return options_.admin || root_declared_writable(root);
+}
+
+bool AccessPolicy::root_declared_writable(std::string_view root) const {
   Path root_path{Value(root)};
   for (const PathPattern& p : contract_->outputs())
     if (p.root() == root_path.root() || p.covers(root_path) || p.is_ancestor(root_path)) return true;

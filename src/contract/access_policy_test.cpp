@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "txn/test_printers.hpp"
+
 namespace theus {
 namespace {
 

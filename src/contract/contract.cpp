@@ -57,6 +57,32 @@ Result<Contract> Contract::make(const std::vector<std::string>& inputs,
   THEUS_RETURN_IF_ERROR(parse_list(outputs, "outputs", &c.outputs_));
   c.input_texts_ = inputs;
   c.output_texts_ = outputs;
+  bool wild = false;
+  for (const auto* list : {&c.inputs_, &c.outputs_})
+    for (const PathPattern& p : *list) wild = wild || p.has_wildcards();
+  if (!wild) {
+    auto root = std::make_shared<ReadNode>();
+    for (const auto* list : {&c.inputs_, &c.outputs_}) {
+      for (const PathPattern& p : *list) {
+        ReadNode* node = root.get();
+        std::string_view text = p.text();
+        for (size_t start = 0;;) {
+          size_t dot = text.find('.', start);
+          std::string_view seg = text.substr(start, dot == std::string_view::npos ? text.npos : dot - start);
+          ReadNode* next = const_cast<ReadNode*>(node->child(seg));
+          if (!next) {
+            node->children.emplace_back(std::string(seg), std::make_unique<ReadNode>());
+            next = node->children.back().second.get();
+          }
+          node = next;
+          if (dot == std::string_view::npos) break;
+          start = dot + 1;
+        }
+        node->terminal = true;
+      }
+    }
+    c.read_trie_ = std::move(root);
+  }
   c.semantic_ = semantic;
   c.errors_ = std::move(errors);
   c.side_effects_ = std::move(side_effects);

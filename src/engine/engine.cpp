@@ -122,7 +122,13 @@ Status EngineImpl::commit(Transaction& tx) {
     if (!st.is_ok()) return refuse(std::move(st));
   }
 
-  // 5. Install, then observers (signal publishing) and the outbox, still in commit order.
+  // 5. Install (the write set first joins the history, so a reader of version v finds its
+  //    writes there), then signals, observers and the outbox, still in commit order.
+  {
+    std::lock_guard hlock(history_mu);
+    history.emplace_back(next->version, tx.writes_);
+    if (history.size() > Engine::kWriteHistory) history.pop_front();
+  }
   head_.store(next);
   retired = std::move(head);
   counters.commits.fetch_add(1, std::memory_order_relaxed);
@@ -261,6 +267,19 @@ void Engine::add_commit_observer(CommitObserver observer) {
 }
 
 SignalHub& Engine::signal_hub() { return impl_->hub; }
+
+bool Engine::writes_since(uint64_t version, std::vector<WriteRecord>* out, uint64_t* up_to) const {
+  std::lock_guard lock(impl_->history_mu);
+  const auto& h = impl_->history;
+  uint64_t last = h.empty() ? impl_->head()->version : h.back().first;
+  if (up_to) *up_to = std::max(last, version);
+  if (version >= last) return true;
+  // Every version in (version, last] must still be in the history.
+  if (h.empty() || h.front().first > version + 1) return false;
+  for (const auto& [v, writes] : h)
+    if (v > version) out->insert(out->end(), writes.begin(), writes.end());
+  return true;
+}
 
 std::vector<OutboxMessage> Engine::drain_outbox() {
   std::lock_guard lock(impl_->outbox_mu);

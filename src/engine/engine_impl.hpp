@@ -78,6 +78,10 @@ struct EngineImpl {
   mutable std::mutex outbox_mu;
   std::deque<OutboxMessage> outbox;
 
+  // Write sets of the most recent commits (version, writes), oldest first.
+  mutable std::mutex history_mu;
+  std::deque<std::pair<uint64_t, std::vector<WriteRecord>>> history;
+
   mutable std::shared_mutex registry_mu;
   std::map<std::string, std::shared_ptr<const ProcessEntry>, std::less<>> registry;
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "theus/process_context.hpp"
+#include "txn/test_printers.hpp"
 
 namespace theus {
 namespace {

@@ -10,6 +10,7 @@
 
 #include "theus/engine.hpp"
 #include "theus/process_context.hpp"
+#include "txn/test_printers.hpp"
 
 namespace theus {
 namespace {
@@ -233,8 +234,8 @@ TEST(ExecuteTest, VipRefusalsDoNotConsumeTheAttemptBudget) {
   e.conflicts().report_success("hog");
   runner.join();
   ASSERT_TRUE(result.is_ok()) << result.status().to_string();
-  EXPECT_GE(calls.load(), 5);
-  EXPECT_GE(e.stats().busy, 4u);
+  EXPECT_GE(calls.load(), 4);  // at least three refused attempts against a budget of two
+  EXPECT_GE(e.stats().busy, 3u);
   EXPECT_EQ(e.stats().gave_up, 0u);
   EXPECT_EQ(e.snapshot()->get("domain.n").value(), Value(1));
 }

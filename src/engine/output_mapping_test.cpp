@@ -6,6 +6,7 @@
 
 #include "theus/engine.hpp"
 #include "theus/process_context.hpp"
+#include "txn/test_printers.hpp"
 
 namespace theus {
 namespace {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "theus/engine.hpp"
+#include "txn/test_printers.hpp"
 
 namespace theus {
 namespace {

@@ -10,6 +10,20 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 }  // namespace
 
 std::optional<Zone> zone_of_segment(std::string_view s) noexcept {
+  // Every rule starts with one of these letters: most segments are decided by one comparison.
+  if (s.empty()) return std::nullopt;
+  switch (s[0]) {
+    case 'a':
+    case 'c':
+    case 'h':
+    case 'i':
+    case 'l':
+    case 'm':
+    case 's':
+      break;
+    default:
+      return std::nullopt;
+  }
   if (starts_with(s, "const_")) return Zone::kConstant;
   if (starts_with(s, "internal_")) return Zone::kPrivate;
   if (starts_with(s, "sig_") || starts_with(s, "cmd_") || s == "sig" || s == "signal" || s == "cmd")

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "theus/engine.hpp"
+#include "txn/test_printers.hpp"
 
 namespace theus {
 namespace {

@@ -31,26 +31,9 @@ List List::from_vector(std::vector<Value> items) {
   return List(make_root(PVec<Value>::build(std::move(items))));
 }
 
-List::List(const List& other) noexcept : root_(other.root_) {
-  if (root_) root_->retain();
-}
-List::List(List&& other) noexcept : root_(std::exchange(other.root_, nullptr)) {}
-List& List::operator=(const List& other) noexcept {
-  if (other.root_) other.root_->retain();
-  ListRoot* old = std::exchange(root_, other.root_);
-  if (old && old->release()) ListRoot::destroy(old);
-  return *this;
-}
-List& List::operator=(List&& other) noexcept {
-  if (this != &other) {
-    ListRoot* old = std::exchange(root_, std::exchange(other.root_, nullptr));
-    if (old && old->release()) ListRoot::destroy(old);
-  }
-  return *this;
-}
-List::~List() {
-  if (root_ && root_->release()) ListRoot::destroy(root_);
-}
+namespace detail {
+void destroy_list_root(ListRoot* root) noexcept { ListRoot::destroy(root); }
+}  // namespace detail
 
 size_t List::size() const noexcept { return root_ ? root_->vec.size() : 0; }
 

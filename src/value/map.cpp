@@ -58,26 +58,9 @@ Map::Map(std::initializer_list<std::pair<Value, Value>> items) {
   *this = std::move(m);
 }
 
-Map::Map(const Map& other) noexcept : root_(other.root_) {
-  if (root_) root_->retain();
-}
-Map::Map(Map&& other) noexcept : root_(std::exchange(other.root_, nullptr)) {}
-Map& Map::operator=(const Map& other) noexcept {
-  if (other.root_) other.root_->retain();
-  MapRoot* old = std::exchange(root_, other.root_);
-  if (old && old->release()) MapRoot::destroy(old);
-  return *this;
-}
-Map& Map::operator=(Map&& other) noexcept {
-  if (this != &other) {
-    MapRoot* old = std::exchange(root_, std::exchange(other.root_, nullptr));
-    if (old && old->release()) MapRoot::destroy(old);
-  }
-  return *this;
-}
-Map::~Map() {
-  if (root_ && root_->release()) MapRoot::destroy(root_);
-}
+namespace detail {
+void destroy_map_root(MapRoot* root) noexcept { MapRoot::destroy(root); }
+}  // namespace detail
 
 size_t Map::size() const noexcept { return root_ ? root_->live : 0; }
 
@@ -87,10 +70,17 @@ const Value* Map::find(const Value& key) const noexcept {
 }
 
 const Value* Map::find(std::string_view key) const noexcept {
+  if (!root_) return nullptr;
+  auto eq = [&](const Value& k) { return k.is_string() && k.as_string() == key; };
+  if (!root_->indexed()) {  // small map: a linear scan needs no hash
+    for (size_t i = 0; i < root_->entries.size(); ++i) {
+      const MapEntry& e = root_->entries[i];
+      if (!e.key.is_tombstone() && eq(e.key)) return &e.value;
+    }
+    return nullptr;
+  }
   size_t h = std::hash<std::string_view>{}(key);
-  auto hash = static_cast<uint32_t>(h ^ (h >> 32));
-  long slot = find_slot(root_, hash,
-                        [&](const Value& k) { return k.is_string() && k.as_string() == key; });
+  long slot = find_slot(root_, static_cast<uint32_t>(h ^ (h >> 32)), eq);
   return slot < 0 ? nullptr : &root_->entries[static_cast<size_t>(slot)].value;
 }
 

@@ -7,17 +7,12 @@
 #include <cstdint>
 #include <utility>
 
+#include "theus/value.hpp"
+
 namespace theus::detail {
 
-struct RcBase {
-  mutable std::atomic<uint32_t> rc{1};
-
-  void retain() const noexcept { rc.fetch_add(1, std::memory_order_relaxed); }
-  // Returns true when the caller dropped the last reference and must destroy the node.
-  bool release() const noexcept {
-    if (rc.load(std::memory_order_acquire) == 1) return true;  // sole owner: no atomic RMW needed
-    return rc.fetch_sub(1, std::memory_order_acq_rel) == 1;
-  }
+// Base of every node: the public RcHeader (retain / release) plus helpers for the internals.
+struct RcBase : RcHeader {
   bool unique() const noexcept { return rc.load(std::memory_order_acquire) == 1; }
 };
 

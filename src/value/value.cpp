@@ -54,94 +54,29 @@ Value Value::foreign(void* object, const ForeignHooks* hooks) {
   return v;
 }
 
-Value::Value(const Value& o) noexcept : kind_(o.kind_), flags_(o.flags_) {
-  switch (kind_) {
-    case Kind::kList:
-      new (&list_) List(o.list_);
-      break;
-    case Kind::kMap:
-      new (&map_) Map(o.map_);
-      break;
-    default:
-      i_ = o.i_;  // copies whichever scalar or pointer is active
-      retain();
-  }
-}
-
-Value::Value(Value&& o) noexcept : kind_(o.kind_), flags_(o.flags_) {
-  switch (kind_) {
-    case Kind::kList:
-      new (&list_) List(std::move(o.list_));
-      o.list_.~List();
-      break;
-    case Kind::kMap:
-      new (&map_) Map(std::move(o.map_));
-      o.map_.~Map();
-      break;
-    default:
-      i_ = o.i_;  // the reference (if any) moves with the pointer
-  }
-  o.kind_ = Kind::kNull;
-  o.flags_ = 0;
-  o.i_ = 0;
-}
-
-Value& Value::operator=(const Value& o) noexcept {
-  if (this != &o) {
-    Value tmp(o);
-    *this = std::move(tmp);
-  }
-  return *this;
-}
-
-Value& Value::operator=(Value&& o) noexcept {
-  if (this != &o) {
-    release();
-    new (this) Value(std::move(o));
-  }
-  return *this;
-}
-
-void Value::retain() const noexcept {
+void Value::destroy_node() noexcept {
   switch (kind_) {
     case Kind::kString:
     case Kind::kBytes:
-      str_->retain();
-      break;
-    case Kind::kBuffer:
-      buf_->retain();
-      break;
-    case Kind::kForeign:
-      foreign_->retain();
-      break;
-    default:
-      break;
-  }
-}
-
-void Value::release() noexcept {
-  switch (kind_) {
-    case Kind::kString:
-    case Kind::kBytes:
-      if (str_->release()) StrNode::destroy(str_);
+      StrNode::destroy(str_);
       break;
     case Kind::kList:
-      list_.~List();
+      detail::destroy_list_root(list_.root_);
+      list_.root_ = nullptr;
       break;
     case Kind::kMap:
-      map_.~Map();
+      detail::destroy_map_root(map_.root_);
+      map_.root_ = nullptr;
       break;
     case Kind::kBuffer:
-      if (buf_->release()) BufferNode::destroy(buf_);
+      BufferNode::destroy(buf_);
       break;
     case Kind::kForeign:
-      if (foreign_->release()) ForeignNode::destroy(foreign_);
+      ForeignNode::destroy(foreign_);
       break;
     default:
       break;
   }
-  kind_ = Kind::kNull;
-  i_ = 0;
 }
 
 // ---- accessors -----------------------------------------------------------------------------

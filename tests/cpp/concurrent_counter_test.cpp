@@ -9,6 +9,7 @@
 
 #include "theus/engine.hpp"
 #include "theus/process_context.hpp"
+#include "txn/test_printers.hpp"
 
 namespace theus {
 namespace {
@@ -59,6 +60,22 @@ TEST(ConcurrentCounterTest, FourThreadsIncrementOneCounterWithoutLostUpdates) {
   EXPECT_EQ(e.version(), s.commits);
   EXPECT_EQ(s.gave_up, 0u);
   EXPECT_EQ(s.retries, s.conflicts + s.busy);  // every refused commit was retried
+  EXPECT_FALSE(e.conflicts().vip_holder().has_value());
+}
+
+TEST(ConcurrentCounterTest, DistinctProcessesOnOneCounterShareTheVipTicket) {
+  // Different requesters contend: conflicts escalate to VIP tickets that block the others.
+  Engine e;
+  ASSERT_TRUE(e.compare_and_swap(0, Map{{"domain", Map{{"counter", 0}}}}).is_ok());
+  for (int t = 0; t < kThreads; ++t)
+    ASSERT_TRUE(register_increment(e, "inc" + std::to_string(t), "domain.counter").is_ok());
+  EXPECT_EQ(hammer(e, [](int t) { return "inc" + std::to_string(t); }), 0);
+
+  EXPECT_EQ(e.snapshot()->get("domain.counter").value(), Value(kThreads * kIncrements));
+  EngineStats s = e.stats();
+  EXPECT_EQ(s.commits, 1u + kThreads * kIncrements);
+  EXPECT_EQ(s.gave_up, 0u);
+  EXPECT_EQ(s.retries, s.conflicts + s.busy);
   EXPECT_FALSE(e.conflicts().vip_holder().has_value());
 }
 

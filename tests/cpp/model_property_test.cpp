@@ -9,6 +9,7 @@
 //   4. aborted / failed transactions leave no trace (no version, no outbox message).
 #include <gtest/gtest.h>
 
+#include <latch>
 #include <map>
 #include <mutex>
 #include <random>
@@ -18,6 +19,7 @@
 
 #include "naive_model.hpp"
 #include "theus/engine.hpp"
+#include "txn/test_printers.hpp"
 
 namespace theus {
 namespace {
@@ -135,6 +137,7 @@ class ModelPropertyTest : public ::testing::Test {
 
   void run_thread(int t) {
     Workload w(1234u + static_cast<uint32_t>(t) * 7919u);
+    start_.arrive_and_wait();  // all threads race from the same moment
     for (int n = 0; n < kTxPerThread; ++n) {
       TxRecord rec;
       rec.id = "t" + std::to_string(t) + "-" + std::to_string(n);
@@ -170,16 +173,32 @@ class ModelPropertyTest : public ::testing::Test {
   }
 
   Engine engine_;
+  std::latch start_{kThreads};
   std::mutex log_mu_;
   std::vector<CommitRecord> log_;
   std::vector<std::vector<TxRecord>> records_ = std::vector<std::vector<TxRecord>>(kThreads);
+
+  void run_all() {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) threads.emplace_back([this, t] { run_thread(t); });
+    for (auto& th : threads) th.join();
+  }
+
+  void verify(bool strict);
 };
 
 TEST_F(ModelPropertyTest, ConcurrentTransactionsAreSerializableAgainstTheModel) {
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) threads.emplace_back([this, t] { run_thread(t); });
-  for (auto& th : threads) th.join();
+  run_all();
+  verify(/*strict=*/false);
+}
 
+TEST_F(ModelPropertyTest, StrictCasCommitsOnlyOnTheCurrentHead) {
+  engine_.set_strict_cas(true);
+  run_all();
+  verify(/*strict=*/true);
+}
+
+void ModelPropertyTest::verify(bool strict) {
   std::map<std::string, const TxRecord*> by_id;
   size_t committed = 0, failed = 0, aborted = 0;
   for (const auto& per_thread : records_) {
@@ -189,8 +208,9 @@ TEST_F(ModelPropertyTest, ConcurrentTransactionsAreSerializableAgainstTheModel) 
       aborted += r.fate == Fate::kAborted || r.fate == Fate::kDropped;
       if (r.fate == Fate::kFailed) {
         ++failed;
-        // The only legitimate failure here is a path conflict (never a replay error).
-        EXPECT_EQ(r.status.code(), ErrorCode::kConflict) << r.id << ": " << r.status.to_string();
+        // The only legitimate failure here is a conflict (never a replay error).
+        EXPECT_EQ(r.status.code(), strict ? ErrorCode::kStrictConflict : ErrorCode::kConflict)
+            << r.id << ": " << r.status.to_string();
       }
     }
   }
@@ -246,6 +266,9 @@ TEST_F(ModelPropertyTest, ConcurrentTransactionsAreSerializableAgainstTheModel) 
       for (Segs& s : model::written_paths(d)) writes[k].push_back(std::move(s));
   for (size_t b = 0; b < log_.size(); ++b) {
     uint64_t base_b = by_id[log_[b].id]->base;
+    if (strict) {
+      EXPECT_EQ(base_b + 1, log_[b].version) << log_[b].id;  // whole-state version equality
+    }
     for (size_t a = 0; a < b; ++a) {
       if (base_b >= log_[a].version) continue;  // b saw a's commit
       for (const Segs& wa : writes[a])

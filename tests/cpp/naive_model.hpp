@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +60,34 @@ struct Node {
     return false;
   }
 };
+
+// Python-like rendering for failure messages.
+inline std::string repr(const Node& n) {
+  switch (n.kind) {
+    case Node::Kind::kNull:
+      return "None";
+    case Node::Kind::kBool:
+      return n.i ? "True" : "False";
+    case Node::Kind::kInt:
+      return std::to_string(n.i);
+    case Node::Kind::kString:
+      return "'" + n.s + "'";
+    case Node::Kind::kList: {
+      std::string out = "[";
+      for (size_t k = 0; k < n.items.size(); ++k) out += (k ? ", " : "") + repr(n.items[k]);
+      return out + "]";
+    }
+    case Node::Kind::kMap: {
+      std::string out = "{";
+      for (size_t k = 0; k < n.keys.size(); ++k)
+        out += (k ? ", '" : "'") + n.keys[k] + "': " + repr(n.items[k]);
+      return out + "}";
+    }
+  }
+  return "?";
+}
+
+inline void PrintTo(const Node& n, std::ostream* os) { *os << repr(n); }
 
 // One path segment: a map key or a list index.
 struct Seg {

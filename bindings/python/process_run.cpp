@@ -1,0 +1,391 @@
+// ProcessRun: one execute() call of a Python process, attempt by attempt.
+#include "process_run.hpp"
+
+#include <pybind11/stl.h>
+
+#include "frozen.hpp"
+#include "guard_impl.hpp"
+
+namespace theus::py {
+
+pyb::object make_state(const SnapshotPtr& snap, const std::shared_ptr<MetaLog>& meta, pyb::object hub);
+pyb::object make_outbox(const pyb::object& txobj);
+pyb::object engine_hub(PyEngine& e);
+
+// Registrations from the theus package, held as raw references on purpose: static pybind11
+// objects would be released by C++ exit handlers after the interpreter is gone.
+PyObject*& state_update_class_ref() {
+  static PyObject* cls = nullptr;
+  return cls;
+}
+PyObject*& restricted_factory_ref() {
+  static PyObject* fn = nullptr;
+  return fn;
+}
+PyObject*& current_tx_var_ref() {
+  static PyObject* var = nullptr;
+  return var;
+}
+
+namespace {
+
+bool is_state_update(PyObject* o) {
+  PyObject* cls = state_update_class_ref();
+  return cls && PyObject_IsInstance(o, cls) == 1;
+}
+
+
+Path update_path(const pyb::handle& key) {
+  std::string k = pyb::str(key).cast<std::string>();
+  if (k.find_first_of(".[") != std::string::npos) return unwrap(Path::parse(k));
+  return Path{Value(k)};
+}
+
+// Foreign objects headed for the data zone are detached from the process's objects (D7).
+Value detach(const Value& v, const Path& at) {
+  if (v.is_foreign()) {
+    PyObject* copy = deepcopy(foreign_object(v));
+    if (!copy) {
+      PyErr_Clear();
+      raise_isolation_failure(std::string(v.type_name()), at.to_string());
+    }
+    Value out = foreign_ref(copy);
+    Py_DECREF(copy);
+    return out;
+  }
+  if (v.is_list()) {
+    std::vector<Value> items;
+    int64_t i = 0;
+    for (const Value& x : v.as_list()) items.push_back(detach(x, at.child(Value(i++))));
+    return Value(List::from_vector(std::move(items)));
+  }
+  if (v.is_map()) {
+    std::vector<std::pair<Value, Value>> items;
+    for (auto it : v.as_map()) items.emplace_back(it.key, detach(it.value, at.child(it.key)));
+    return Value(Map::from_items(std::move(items)));
+  }
+  return v;
+}
+
+// The pending delta of a commit as a nested dict (what the audit output gate inspects).
+Value pending_of(const CommitView& v) {
+  Value pending = Value(Map());
+  for (const WriteRecord& w : v.writes) {
+    if (w.erased || w.path.empty()) continue;
+    auto cur = is_heavy_root(w.path) ? tree::find(Value(v.next.heavy), w.path, 1)
+                                     : tree::find(Value(v.next.data), w.path);
+    if (!cur.is_ok() || !*cur) continue;
+    auto next = tree::set(pending, w.path, **cur);
+    if (next.is_ok()) pending = std::move(next).value();
+  }
+  return pending;
+}
+
+}  // namespace
+
+std::vector<Map> signal_maps(const pyb::object& signal) {
+  std::vector<Map> out;
+  if (signal.is_none()) return out;
+  Value v = to_value(signal, CopyMode::kCopy);
+  if (v.is_map()) {
+    out.push_back(v.as_map());
+  } else if (v.is_list()) {
+    for (const Value& e : v.as_list()) {
+      if (!e.is_map()) throw pyb::type_error("signal entries must be dicts of topic -> payload");
+      out.push_back(e.as_map());
+    }
+  } else {
+    throw pyb::type_error("signal must be a dict of topic -> payload (or a list of dicts)");
+  }
+  return out;
+}
+
+// ---- PyProcess ------------------------------------------------------------------------------
+
+pyb::object PyProcess::invoke(const pyb::handle& ctx, const pyb::args& args, const pyb::kwargs& kwargs) const {
+  PyObject* kw = kwargs.ptr();
+  pyb::object filtered;
+  if (kw && PyDict_GET_SIZE(kw) > 0 && !accepted.is_none()) {
+    filtered = pyb::reinterpret_steal<pyb::object>(PyDict_New());
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(kw, &pos, &k, &v)) {
+      int in = PySet_Contains(accepted.ptr(), k);
+      if (in < 0) throw pyb::error_already_set();
+      if (in) PyDict_SetItem(filtered.ptr(), k, v);
+    }
+    kw = filtered.ptr();
+  }
+  Py_ssize_t n = PyTuple_GET_SIZE(args.ptr());
+  pyb::object call_args = pyb::reinterpret_steal<pyb::object>(PyTuple_New(n + 1));
+  Py_INCREF(ctx.ptr());
+  PyTuple_SET_ITEM(call_args.ptr(), 0, ctx.ptr());
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* a = PyTuple_GET_ITEM(args.ptr(), i);
+    Py_INCREF(a);
+    PyTuple_SET_ITEM(call_args.ptr(), i + 1, a);
+  }
+  PyObject* r = PyObject_Call(callable.ptr(), call_args.ptr(), kw && PyDict_GET_SIZE(kw) ? kw : nullptr);
+  if (!r) throw pyb::error_already_set();
+  return pyb::reinterpret_steal<pyb::object>(r);
+}
+
+// ---- ProcessRun -----------------------------------------------------------------------------
+
+ProcessRun::ProcessRun(std::shared_ptr<PyEngine> engine, std::shared_ptr<const PyProcess> process,
+                       uint32_t min_attempts)
+    : eng(std::move(engine)), proc(std::move(process)) {
+  strict = eng->engine.strict_guards();
+  exec = std::make_unique<Execution>(eng->engine, proc->name, min_attempts);
+  if (!eng->output_gate.is_none()) {
+    // The audit output gate: runs at commit, after the conflict check, on the final delta (D9).
+    auto gate = std::make_shared<pyb::object>(eng->output_gate);
+    std::string name = proc->name;
+    hooks.push_back([gate, name](const CommitView& v) -> Status {
+      pyb::gil_scoped_acquire gil;
+      pyb::object doc = pyb::reinterpret_steal<pyb::object>(to_python(pending_of(v), false));
+      try {
+        (*gate)(name, doc);
+      } catch (pyb::error_already_set& err) {
+        // The exception object travels back through theus_core._last_gate_error; the wrapper
+        // re-raises it as is.
+        pyb::module_::import("theus_core").attr("_last_gate_error") = err.value();
+        return Status(ErrorCode::kAuditViolation, pyb::str(err.value()).cast<std::string>());
+      }
+      return Status::ok();
+    });
+  }
+}
+
+ProcessRun::~ProcessRun() { end_attempt(); }
+
+void ProcessRun::end_attempt() {
+  if (scope) {
+    scope->clear_root_cache();
+    scope->release();
+    scope = nullptr;
+  }
+  if (txobj) {
+    PyTx& t = txobj.cast<PyTx&>();
+    if (t.core && t.core->is_open()) t.core->abort();
+    txobj = pyb::object();
+  }
+}
+
+pyb::object ProcessRun::attempt() {
+  end_attempt();
+  Transaction tx = exec->begin_attempt();
+  auto ptx = std::make_unique<PyTx>();
+  ptx->engine = eng;
+  ptx->write_timeout_ms = eng->engine.options().write_timeout.count();
+  ptx->core.emplace(std::move(tx));
+  txobj = pyb::cast(std::move(ptx));
+  auto* s = new Scope();
+  s->contract = proc->contract;
+  s->strict = strict;
+  s->process_name = proc->name;
+  s->engine = eng;
+  AccessOptions access;
+  access.strict_guards = strict;
+  access.overrides = &eng->engine.physics_overrides();
+  access.key_checked_roots.insert(eng->key_checked_roots.begin(), eng->key_checked_roots.end());
+  s->policy.emplace(*proc->contract, std::move(access));
+  s->txobj = txobj;
+  s->tx = &txobj.cast<PyTx&>();
+  s->cache_roots = true;
+  scope = s;
+  if (proc->contract->is_pure()) {
+    pyb::object base = make_state(s->tx->tx().base(), eng->meta, engine_hub(*eng));
+    return pyb::reinterpret_borrow<pyb::object>(restricted_factory_ref())(
+        base, pyb::cast(proc->contract->input_texts()));
+  }
+  throw_if_error(s->policy->check_input_zones());
+  return pyb::reinterpret_steal<pyb::object>(make_guard(s));
+}
+
+pyb::object ProcessRun::unwrap(const pyb::handle& obj) {
+  PyObject* o = obj.ptr();
+  if (PyLong_CheckExact(o) || PyUnicode_CheckExact(o) || PyFloat_CheckExact(o) || o == Py_None ||
+      PyBool_Check(o))
+    return pyb::reinterpret_borrow<pyb::object>(obj);
+  if (is_proxy(o) || PyObject_TypeCheck(o, &FrozenDictType) || PyObject_TypeCheck(o, &FrozenListType)) {
+    Value v;
+    view_value(o, &v);
+    return pyb::reinterpret_steal<pyb::object>(to_python(v, true));
+  }
+  if (is_state_update(o)) {
+    pyb::object su = pyb::reinterpret_borrow<pyb::object>(obj);
+    return pyb::reinterpret_borrow<pyb::object>(state_update_class_ref())(
+        pyb::arg("key") = su.attr("key"), pyb::arg("val") = unwrap(su.attr("val")),
+        pyb::arg("data") = unwrap(su.attr("data")), pyb::arg("heavy") = su.attr("heavy"),
+        pyb::arg("signal") = unwrap(su.attr("signal")), pyb::arg("assert_version") = su.attr("assert_version"));
+  }
+  if (PyDict_Check(o)) {
+    pyb::dict out;
+    bool changed = false;
+    for (auto item : pyb::reinterpret_borrow<pyb::dict>(obj)) {
+      pyb::object v = unwrap(item.second);
+      changed = changed || !v.is(item.second);
+      out[item.first] = v;
+    }
+    return changed ? pyb::object(out) : pyb::reinterpret_borrow<pyb::object>(obj);
+  }
+  if (PyList_Check(o) || PyTuple_Check(o)) {
+    pyb::list out;
+    bool changed = false;
+    for (auto item : obj) {
+      pyb::object v = unwrap(item);
+      changed = changed || !v.is(item);
+      out.append(v);
+    }
+    if (!changed) return pyb::reinterpret_borrow<pyb::object>(obj);
+    return PyTuple_Check(o) ? pyb::object(pyb::tuple(out)) : pyb::object(out);
+  }
+  return pyb::reinterpret_borrow<pyb::object>(obj);
+}
+
+void ProcessRun::apply_state_update(Transaction& tx, const pyb::object& su) {
+  pyb::object key = su.attr("key"), val = su.attr("val"), data = su.attr("data");
+  pyb::object heavy = su.attr("heavy"), signal = su.attr("signal"), assert_v = su.attr("assert_version");
+  std::vector<std::pair<Path, pyb::object>> sets;
+  if (!key.is_none() && !val.is_none()) sets.emplace_back(update_path(key), val);
+  if (!data.is_none()) {
+    if (!PyDict_Check(data.ptr())) throw pyb::type_error("StateUpdate.data must be a dict of path -> value");
+    for (auto item : data.cast<pyb::dict>())
+      sets.emplace_back(update_path(item.first), pyb::reinterpret_borrow<pyb::object>(item.second));
+  }
+  if (!heavy.is_none()) {
+    if (!PyDict_Check(heavy.ptr())) throw pyb::type_error("StateUpdate.heavy must be a dict of name -> value");
+    for (auto item : heavy.cast<pyb::dict>()) {
+      Value k;
+      if (!key_to_value(item.first.ptr(), &k)) throw pyb::type_error("heavy names must be strings");
+      sets.emplace_back(Path{Value("heavy"), k}, pyb::reinterpret_borrow<pyb::object>(item.second));
+    }
+  }
+  if (proc->has_contract) {
+    // Permission check D: every written path must be covered by a declared output.
+    for (auto& [p, v] : sets) {
+      bool covered = false;
+      for (const PathPattern& out : proc->contract->outputs()) covered = covered || out.covers(p);
+      if (!covered) {
+        PyErr_Format(PyExc_PermissionError, "Write permission denied for path '%s'", p.to_string().c_str());
+        throw pyb::error_already_set();
+      }
+    }
+  }
+  for (auto& [p, v] : sets) {
+    CopyMode mode = resolve_zone(p) == Zone::kHeavy ? CopyMode::kHeavy : CopyMode::kCopy;
+    throw_if_error(tx.set(p, to_value(v.ptr(), mode, p.to_string().c_str())));
+  }
+  for (Map& m : signal_maps(signal)) tx.add_signal(std::move(m));
+  if (!assert_v.is_none()) tx.set_assert_version(assert_v.cast<uint64_t>());
+}
+
+void ProcessRun::map_outputs(Transaction& tx, const pyb::object& result, const std::vector<Path>& written) {
+  const Contract& c = *proc->contract;
+  if (c.outputs().empty() || result.is_none()) return;
+  Value rv = to_value(result, CopyMode::kReference);
+  std::vector<Value> vals = theus::py::unwrap(output_values(c, proc->name, rv));
+  for (size_t i = 0; i < vals.size(); ++i) {
+    if (c.outputs()[i].root() == "heavy" || vals[i].is_null()) continue;
+    auto at = Path::parse(c.outputs()[i].text());
+    vals[i] = detach(vals[i], at.is_ok() ? *at : Path{Value(c.outputs()[i].text())});
+  }
+  throw_if_error(apply_output_values(tx, c, vals, written));
+}
+
+Status ProcessRun::prepare_and_commit(const pyb::object& result) {
+  PyTx& ptx = txobj.cast<PyTx&>();
+  Transaction& tx = ptx.tx();
+  std::vector<Path> written = scope->guarded_writes;
+  for (Path& p : ptx.finalize()) written.push_back(std::move(p));
+  // Compliance (rule C) is a strict-guards check. A PURE process cannot write through its view,
+  // and under strict guards any delta it produced (e.g. through the current transaction) is refused.
+  if (proc->contract->is_pure() && strict) {
+    for (const Delta& d : tx.deltas()) written.push_back(d.path);
+  }
+  throw_if_error(scope->policy->check_output_compliance(proc->name, written));
+  if (is_state_update(result.ptr())) {
+    apply_state_update(tx, result);
+  } else {
+    map_outputs(tx, result, written);
+  }
+  for (const CommitHook& h : hooks) tx.add_pre_install_hook(h);
+  return tx.commit();
+}
+
+pyb::tuple ProcessRun::complete(const pyb::object& raw_result) {
+  pyb::object result;
+  Status st;
+  try {
+    result = unwrap(raw_result);
+    st = prepare_and_commit(result);
+  } catch (pyb::error_already_set&) {
+    exec->conclude(Status(ErrorCode::kInternal, "preparation failed"));
+    end_attempt();
+    throw;
+  }
+  AttemptOutcome out = exec->conclude(st);
+  end_attempt();
+  if (out.action == AttemptAction::kDone) return pyb::make_tuple(0, result);
+  if (out.action == AttemptAction::kRetry) return pyb::make_tuple(1, out.wait.count() / 1000.0);
+  if (out.error.code() == ErrorCode::kAuditViolation) {
+    pyb::object err = pyb::module_::import("theus_core").attr("_last_gate_error");
+    if (!err.is_none()) {
+      pyb::module_::import("theus_core").attr("_last_gate_error") = pyb::none();
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(err.ptr())), err.ptr());
+      throw pyb::error_already_set();
+    }
+  }
+  throw_if_error(out.error);
+  return pyb::make_tuple(0, result);
+}
+
+pyb::object ProcessRun::fail(const pyb::object& exc) {
+  bool conflict = is_conflict_exception(exc.ptr());
+  Status st = conflict ? Status(ErrorCode::kConflict, pyb::str(exc).cast<std::string>())
+                       : Status(ErrorCode::kInternal, "process body raised");
+  AttemptOutcome out = exec->conclude(st);
+  end_attempt();
+  if (out.action == AttemptAction::kRetry) return pyb::float_(out.wait.count() / 1000.0);
+  return pyb::none();
+}
+
+void ProcessRun::wait(double seconds) {
+  pyb::gil_scoped_release release;
+  exec->wait_for_turn(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
+}
+
+pyb::tuple ProcessRun::run_sync(bool block, const pyb::args& args, const pyb::kwargs& kwargs) {
+  for (;;) {
+    pyb::object ctx = attempt();
+    PyObject* var = current_tx_var_ref();
+    PyObject* token = var ? PyContextVar_Set(var, txobj.ptr()) : nullptr;
+    pyb::object result;
+    try {
+      result = proc->invoke(ctx, args, kwargs);
+    } catch (pyb::error_already_set& e) {
+      if (token) {
+        PyContextVar_Reset(var, token);
+        Py_DECREF(token);
+      }
+      pyb::object w = fail(e.value());
+      if (w.is_none()) throw;
+      if (!block) return pyb::make_tuple("wait", w);
+      wait(w.cast<double>());
+      continue;
+    }
+    if (token) {
+      PyContextVar_Reset(var, token);
+      Py_DECREF(token);
+    }
+    PyAsyncMethods* am = Py_TYPE(result.ptr())->tp_as_async;
+    if (am && am->am_await) return pyb::make_tuple("await", result);  // an awaitable came back
+    pyb::tuple out = complete(result);
+    if (out[0].cast<int>() == 0) return pyb::make_tuple("done", out[1]);
+    if (!block) return pyb::make_tuple("wait", out[1]);
+    wait(out[1].cast<double>());
+  }
+}
+
+}  // namespace theus::py

@@ -1,0 +1,180 @@
+// Sync-back (§5.8): after a commit, the user's context objects are brought up to date, layer by
+// layer (`domain`/`domain_ctx` <-> domain, `global_ctx`/`global` <-> global):
+//   * pydantic layers are re-validated from the committed value;
+//   * dataclass layers get the written fields replaced (in place on the user's object);
+//   * other layers (dicts) are replaced by a detached copy the first time, and from then on the
+//     copy the engine owns is patched at the written paths only.
+// Only paths written since the last sync are visited (the core keeps the recent write sets), so
+// the cost follows what changed, not the size of the state. A failing layer emits a RuntimeWarning.
+#include "process_run.hpp"
+
+namespace theus::py {
+
+pyb::object make_state(const SnapshotPtr& snap, const std::shared_ptr<MetaLog>& meta, pyb::object hub);
+pyb::object engine_hub(PyEngine& e);
+
+namespace {
+
+struct Layer {
+  const char* key;
+  const char* attrs[2];
+};
+constexpr Layer kLayers[] = {{"domain", {"domain", "domain_ctx"}}, {"global", {"global_ctx", "global"}}};
+
+// The plain, detached copy of a committed layer (top-level `_` keys dropped).
+pyb::object clean_copy(const Value& v) {
+  pyb::object out = pyb::reinterpret_steal<pyb::object>(to_python(v, true));
+  if (!out) throw pyb::error_already_set();
+  if (PyDict_Check(out.ptr())) {
+    pyb::list drop;
+    for (auto item : out.cast<pyb::dict>())
+      if (PyUnicode_Check(item.first.ptr()) && PyUnicode_READ_CHAR(item.first.ptr(), 0) == '_' &&
+          PyUnicode_GET_LENGTH(item.first.ptr()) > 0)
+        drop.append(item.first);
+    for (auto k : drop) PyDict_DelItem(out.ptr(), k.ptr());
+  }
+  return out;
+}
+
+bool is_model(const pyb::handle& obj) {
+  return pyb::hasattr(pyb::type::of(obj), "model_validate") || pyb::hasattr(pyb::type::of(obj), "parse_obj");
+}
+
+bool is_dataclass_instance(const pyb::handle& obj) {
+  return pyb::hasattr(pyb::type::of(obj), "__dataclass_fields__");
+}
+
+// Sets `path` (below the layer) inside an engine-owned plain copy from the current head value.
+// False when the structure does not match (the caller replaces the whole layer).
+bool patch(PyObject* root, const Value& head_layer, const Path& path) {
+  PyObject* cur = root;
+  const Value* hv = &head_layer;
+  Value hold;
+  for (size_t i = 1; i + 1 < path.size(); ++i) {
+    pyb::object key = pyb::reinterpret_steal<pyb::object>(key_to_python(path[i]));
+    PyObject* child = nullptr;
+    if (PyDict_Check(cur)) {
+      child = PyDict_GetItemWithError(cur, key.ptr());
+    } else if (PyList_Check(cur) && path[i].is_int()) {
+      Py_ssize_t idx = static_cast<Py_ssize_t>(path[i].as_int());
+      if (idx < 0) idx += PyList_GET_SIZE(cur);
+      if (idx >= 0 && idx < PyList_GET_SIZE(cur)) child = PyList_GET_ITEM(cur, idx);
+    }
+    auto next = tree::find(*hv, Path{path[i]});
+    if (!child || !next.is_ok() || !*next) {
+      PyErr_Clear();
+      return false;
+    }
+    hold = **next;
+    hv = &hold;
+    cur = child;
+  }
+  pyb::object key = pyb::reinterpret_steal<pyb::object>(key_to_python(path.back()));
+  auto leaf = tree::find(*hv, Path{path.back()});
+  if (!leaf.is_ok()) return false;
+  if (PyDict_Check(cur)) {
+    if (!*leaf) {
+      if (PyDict_DelItem(cur, key.ptr()) != 0) PyErr_Clear();
+      return true;
+    }
+    pyb::object v = pyb::reinterpret_steal<pyb::object>(to_python(**leaf, true));
+    return v && PyDict_SetItem(cur, key.ptr(), v.ptr()) == 0;
+  }
+  if (PyList_Check(cur) && path.back().is_int() && *leaf) {
+    Py_ssize_t idx = static_cast<Py_ssize_t>(path.back().as_int());
+    if (idx < 0) idx += PyList_GET_SIZE(cur);
+    if (idx < 0 || idx >= PyList_GET_SIZE(cur)) return false;
+    PyObject* v = to_python(**leaf, true);
+    return v && PyList_SetItem(cur, idx, v) == 0;  // steals v
+  }
+  return false;
+}
+
+void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vector<Path>& paths, bool full) {
+  pyb::handle ctx = e.sync_target;
+  pyb::object dict = pyb::reinterpret_steal<pyb::object>(PyObject_GenericGetDict(ctx.ptr(), nullptr));
+  if (!dict) {
+    PyErr_Clear();
+    return;
+  }
+  for (const char* attr : kLayers[li].attrs) {
+    PyObject* obj = PyDict_GetItemString(dict.ptr(), attr);  // borrowed
+    if (!obj || obj == Py_None) continue;
+    pyb::handle current(obj);
+    try {
+      if (is_model(current)) {
+        pyb::object cls = pyb::type::of(current);
+        pyb::object fresh = pyb::hasattr(cls, "model_validate") ? cls.attr("model_validate")(clean_copy(committed))
+                                                                : cls.attr("parse_obj")(clean_copy(committed));
+        if (PyObject_GenericSetAttr(ctx.ptr(), pyb::str(attr).ptr(), fresh.ptr()) != 0) throw pyb::error_already_set();
+      } else if (is_dataclass_instance(current) && committed.is_map()) {
+        pyb::object fields = pyb::type::of(current).attr("__dataclass_fields__");
+        std::vector<std::string> names;
+        if (full) {
+          for (auto item : fields.cast<pyb::dict>()) names.push_back(item.first.cast<std::string>());
+        } else {
+          for (const Path& p : paths)
+            if (p.size() >= 2 && p[1].is_string()) names.emplace_back(p[1].as_string());
+        }
+        for (const std::string& n : names) {
+          if (!PyDict_Contains(fields.ptr(), pyb::str(n).ptr())) continue;
+          const Value* v = committed.as_map().find(std::string_view(n));
+          pyb::object value = v ? pyb::reinterpret_steal<pyb::object>(to_python(*v, true)) : pyb::none();
+          if (!value) throw pyb::error_already_set();
+          if (PyObject_GenericSetAttr(obj, pyb::str(n).ptr(), value.ptr()) != 0) throw pyb::error_already_set();
+        }
+      } else {
+        bool patched = !full && e.owned_layers[li].ptr() == obj;
+        for (const Path& p : paths) {
+          if (!patched) break;
+          if (p.size() < 2 || !patch(obj, committed, p)) patched = false;
+        }
+        if (!patched) {
+          pyb::object fresh = clean_copy(committed);
+          if (PyObject_GenericSetAttr(ctx.ptr(), pyb::str(attr).ptr(), fresh.ptr()) != 0)
+            throw pyb::error_already_set();
+          e.owned_layers[li] = fresh;
+        }
+      }
+    } catch (pyb::error_already_set& err) {
+      std::string msg = "Context sync-back of layer '" + std::string(attr) + "' failed: " +
+                        pyb::repr(err.value()).cast<std::string>();
+      PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1);
+    }
+  }
+}
+
+}  // namespace
+
+void sync_back(PyEngine& e) {
+  if (!e.sync_target || e.sync_target.is_none()) return;
+  SnapshotPtr head = e.engine.snapshot();
+  if (head->version == e.synced_version) return;
+  std::vector<WriteRecord> writes;
+  uint64_t up_to = head->version;
+  bool incremental = e.engine.writes_since(e.synced_version, &writes, &up_to);
+  for (size_t li = 0; li < 2; ++li) {
+    const Value* committed = head->data.find(kLayers[li].key);
+    if (!committed) continue;
+    std::vector<Path> paths;
+    bool full = !incremental;
+    for (const WriteRecord& w : writes) {
+      if (w.path.empty()) {
+        full = true;
+      } else if (w.path.root() == kLayers[li].key) {
+        if (w.path.size() == 1) full = true;
+        paths.push_back(w.path);
+      }
+    }
+    if (!full && paths.empty()) continue;  // this layer was not written
+    sync_layer(e, li, *committed, paths, full);
+  }
+  if (!e.namespace_sync.is_none()) e.namespace_sync(make_state(head, e.meta, engine_hub(e)));
+  if (e.sync_state_attr) {
+    pyb::object st = make_state(head, e.meta, engine_hub(e));
+    if (PyObject_GenericSetAttr(e.sync_target.ptr(), pyb::str("_state").ptr(), st.ptr()) != 0) PyErr_Clear();
+  }
+  e.synced_version = incremental ? up_to : head->version;
+}
+
+}  // namespace theus::py
