@@ -195,7 +195,6 @@ void init_state(pyb::module_& m) {
             next->data = d.as_map();
             next->heavy = h.as_map();
             next->signals = latch_from(signal);
-            next->index = s.snap->index;
             s.meta->push("state_update", "State updated to version " + std::to_string(next->version));
             return PyState{next, s.meta, s.hub};
           },

@@ -166,20 +166,21 @@ void ProcessRun::end_attempt() {
     scope = nullptr;
   }
   if (txobj) {
-    PyTx& t = txobj.cast<PyTx&>();
-    if (t.core && t.core->is_open()) t.core->abort();
+    if (ptx->core && ptx->core->is_open()) ptx->core->abort();
     txobj = pyb::object();
+    ptx = nullptr;
   }
 }
 
 pyb::object ProcessRun::attempt() {
   end_attempt();
   Transaction tx = exec->begin_attempt();
-  auto ptx = std::make_unique<PyTx>();
-  ptx->engine = eng;
-  ptx->write_timeout_ms = eng->engine.options().write_timeout.count();
-  ptx->core.emplace(std::move(tx));
-  txobj = pyb::cast(std::move(ptx));
+  auto owned = std::make_unique<PyTx>();
+  owned->engine = eng;
+  owned->write_timeout_ms = eng->engine.options().write_timeout.count();
+  owned->core.emplace(std::move(tx));
+  ptx = owned.get();
+  txobj = pyb::cast(std::move(owned));
   auto* s = new Scope();
   s->contract = proc->contract;
   s->strict = strict;
@@ -191,7 +192,7 @@ pyb::object ProcessRun::attempt() {
   access.key_checked_roots.insert(eng->key_checked_roots.begin(), eng->key_checked_roots.end());
   s->policy.emplace(*proc->contract, std::move(access));
   s->txobj = txobj;
-  s->tx = &txobj.cast<PyTx&>();
+  s->tx = ptx;
   s->cache_roots = true;
   scope = s;
   if (proc->contract->is_pure()) {
@@ -295,10 +296,9 @@ void ProcessRun::map_outputs(Transaction& tx, const pyb::object& result, const s
 }
 
 Status ProcessRun::prepare_and_commit(const pyb::object& result) {
-  PyTx& ptx = txobj.cast<PyTx&>();
-  Transaction& tx = ptx.tx();
+  Transaction& tx = ptx->tx();
   std::vector<Path> written = scope->guarded_writes;
-  for (Path& p : ptx.finalize()) written.push_back(std::move(p));
+  for (Path& p : ptx->finalize()) written.push_back(std::move(p));
   // Compliance (rule C) is a strict-guards check. A PURE process cannot write through its view,
   // and under strict guards any delta it produced (e.g. through the current transaction) is refused.
   if (proc->contract->is_pure() && strict) {

@@ -32,6 +32,7 @@ struct ProcessRun {
   bool strict = true;
   std::unique_ptr<Execution> exec;
   pyb::object txobj;
+  PyTx* ptx = nullptr;  // the C++ object behind txobj
   Scope* scope = nullptr;
   std::vector<CommitHook> hooks;  // per-commit pre-install hooks (the audit output gate)
 

@@ -36,13 +36,19 @@ pyb::object clean_copy(const Value& v) {
   return out;
 }
 
-bool is_model(const pyb::handle& obj) {
-  return pyb::hasattr(pyb::type::of(obj), "model_validate") || pyb::hasattr(pyb::type::of(obj), "parse_obj");
+// Attribute lookups on the type through the type cache (no exception when absent).
+bool type_has(const pyb::handle& obj, const char* name) {
+  PyObject* n = PyUnicode_InternFromString(name);  // interned: cached by the interpreter
+  bool found = n && _PyType_Lookup(Py_TYPE(obj.ptr()), n) != nullptr;
+  Py_XDECREF(n);
+  return found;
 }
 
-bool is_dataclass_instance(const pyb::handle& obj) {
-  return pyb::hasattr(pyb::type::of(obj), "__dataclass_fields__");
+bool is_model(const pyb::handle& obj) {
+  return type_has(obj, "model_validate") || type_has(obj, "parse_obj");
 }
+
+bool is_dataclass_instance(const pyb::handle& obj) { return type_has(obj, "__dataclass_fields__"); }
 
 // Sets `path` (below the layer) inside an engine-owned plain copy from the current head value.
 // False when the structure does not match (the caller replaces the whole layer).
@@ -98,7 +104,10 @@ void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vecto
     return;
   }
   for (const char* attr : kLayers[li].attrs) {
-    PyObject* obj = PyDict_GetItemString(dict.ptr(), attr);  // borrowed
+    PyObject* key = PyUnicode_InternFromString(attr);
+    PyObject* obj = key ? PyDict_GetItemWithError(dict.ptr(), key) : nullptr;  // borrowed
+    Py_XDECREF(key);
+    if (!obj) PyErr_Clear();
     if (!obj || obj == Py_None) continue;
     pyb::handle current(obj);
     try {
@@ -150,24 +159,28 @@ void sync_back(PyEngine& e) {
   if (!e.sync_target || e.sync_target.is_none()) return;
   SnapshotPtr head = e.engine.snapshot();
   if (head->version == e.synced_version) return;
-  std::vector<WriteRecord> writes;
   uint64_t up_to = head->version;
-  bool incremental = e.engine.writes_since(e.synced_version, &writes, &up_to);
+  std::vector<Path> paths[2];
+  bool full[2] = {false, false};
+  bool incremental = e.engine.for_each_write_since(
+      e.synced_version,
+      [&](const WriteRecord& w) {
+        for (size_t li = 0; li < 2; ++li) {
+          if (w.path.empty()) {
+            full[li] = true;
+          } else if (w.path.root() == kLayers[li].key) {
+            if (w.path.size() == 1) full[li] = true;
+            paths[li].push_back(w.path);
+          }
+        }
+      },
+      &up_to);
   for (size_t li = 0; li < 2; ++li) {
     const Value* committed = head->data.find(kLayers[li].key);
     if (!committed) continue;
-    std::vector<Path> paths;
-    bool full = !incremental;
-    for (const WriteRecord& w : writes) {
-      if (w.path.empty()) {
-        full = true;
-      } else if (w.path.root() == kLayers[li].key) {
-        if (w.path.size() == 1) full = true;
-        paths.push_back(w.path);
-      }
-    }
-    if (!full && paths.empty()) continue;  // this layer was not written
-    sync_layer(e, li, *committed, paths, full);
+    if (!incremental) full[li] = true;
+    if (!full[li] && paths[li].empty()) continue;  // this layer was not written
+    sync_layer(e, li, *committed, paths[li], full[li]);
   }
   if (!e.namespace_sync.is_none()) e.namespace_sync(make_state(head, e.meta, engine_hub(e)));
   if (e.sync_state_attr) {

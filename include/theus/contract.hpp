@@ -43,6 +43,8 @@ class Contract {
 
   const std::vector<PathPattern>& inputs() const noexcept { return inputs_; }
   const std::vector<PathPattern>& outputs() const noexcept { return outputs_; }
+  // The outputs as typed paths (an empty Path for wildcard outputs), aligned with outputs().
+  const std::vector<Path>& output_paths() const noexcept { return output_paths_; }
   Semantic semantic() const noexcept { return semantic_; }
   bool is_pure() const noexcept { return semantic_ == Semantic::kPure; }
   const std::vector<std::string>& errors() const noexcept { return errors_; }
@@ -70,6 +72,7 @@ class Contract {
   std::vector<std::string> errors_;
   std::vector<std::string> side_effects_;
   std::shared_ptr<const ReadNode> read_trie_;
+  std::vector<Path> output_paths_;
 };
 
 }  // namespace theus

@@ -128,6 +128,9 @@ class Engine {
   // kWriteHistory commits). Used to refresh mirrors of the state (user objects) incrementally.
   static constexpr size_t kWriteHistory = 256;
   bool writes_since(uint64_t version, std::vector<WriteRecord>* out, uint64_t* up_to = nullptr) const;
+  // The same without copying: `fn(const WriteRecord&)` for each write, oldest commit first.
+  bool for_each_write_since(uint64_t version, const std::function<void(const WriteRecord&)>& fn,
+                            uint64_t* up_to = nullptr) const;
 
   // Shared internals (for Transaction and the language bindings).
   const std::shared_ptr<detail::EngineImpl>& impl() const noexcept { return impl_; }

@@ -1,13 +1,16 @@
-// ModIndex: the per-path modification index of a snapshot. A persistent trie over path segments;
+// ModIndex: the per-path modification index behind conflict detection. A trie over path segments;
 // each node knows the version of the last write *at* it and the last write *at or below* it, so
-// "was any path equal to, above or below P written after version b?" costs O(depth * log32 n).
+// "was any path equal to, above or below P written after version b?" costs O(depth).
 // Writing a path collapses the subtree below it (older descendant writes can no longer decide a
 // conflict); erased keys are folded into their parent once they pile up, which keeps the index
 // bounded by the size of the state (a fold makes later checks conservative, never unsafe).
-// Thread-safety: immutable value type (copy = share).
+// The engine owns one index, updated in place under its commit lock (conflicts are always checked
+// against the head, so older versions of the index are never needed).
+// Thread-safety: not synchronised; the owner serialises access. Copies are deep.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "theus/path.hpp"
@@ -26,10 +29,11 @@ struct WriteRecord {
 
 class ModIndex {
  public:
-  ModIndex() noexcept = default;
-  ModIndex(const ModIndex& other) noexcept;
+  ModIndex() noexcept;
+  ModIndex(const ModIndex& other);  // deep copy, O(size)
   ModIndex(ModIndex&& other) noexcept;
-  ModIndex& operator=(ModIndex other) noexcept;
+  ModIndex& operator=(const ModIndex& other);
+  ModIndex& operator=(ModIndex&& other) noexcept;
   ~ModIndex();
 
   // Version of the newest write to a path equal to, an ancestor of, or a descendant of `path`
@@ -39,14 +43,15 @@ class ModIndex {
     return last_overlapping_write(path) > base_version;
   }
 
-  // New index with `writes` recorded at `version`.
-  [[nodiscard]] ModIndex record(const std::vector<WriteRecord>& writes, uint64_t version) const;
+  // Records `writes` at `version`, in place. O(depth) per write (plus the subtrees a write
+  // collapses). Returns *this so records can be chained.
+  ModIndex& record(const std::vector<WriteRecord>& writes, uint64_t version);
 
   // Number of trie nodes (diagnostics and tests of the pruning bound).
   size_t node_count() const;
 
  private:
-  detail::ModNode* root_ = nullptr;
+  std::unique_ptr<detail::ModNode> root_;
 };
 
 }  // namespace theus

@@ -1,5 +1,6 @@
-// Snapshot: one committed version of the state: (data map, heavy map, version, latched signals,
-// per-path modification index). Snapshots are immutable and shared by pointer; taking one is O(1).
+// Snapshot: one committed version of the state: (data map, heavy map, version, latched signals).
+// Snapshots are immutable and shared by pointer; taking one is O(1). (The per-path modification
+// index used for conflict checks lives in the engine: it is only ever consulted at the head.)
 // Thread-safety: immutable once published; share freely across threads.
 #pragma once
 
@@ -18,7 +19,6 @@ struct Snapshot {
   Map data;      // every root except the heavy zone (domain, global, namespaces, ...)
   Map heavy;     // heavy zone: name -> value (buffers, foreign arrays), shared by reference
   Map signals;   // signals latched by the commit that made this version: topic -> str(payload)
-  ModIndex index;
 
   // The value at `path`; a path rooted at `heavy` reads the heavy map.
   Result<Value> get(const Path& path) const;

@@ -57,6 +57,10 @@ Result<Contract> Contract::make(const std::vector<std::string>& inputs,
   THEUS_RETURN_IF_ERROR(parse_list(outputs, "outputs", &c.outputs_));
   c.input_texts_ = inputs;
   c.output_texts_ = outputs;
+  for (const PathPattern& p : c.outputs_) {
+    auto parsed = p.has_wildcards() ? Result<Path>(Path()) : Path::parse(p.text());
+    c.output_paths_.push_back(parsed.is_ok() ? std::move(parsed).value() : Path());
+  }
   bool wild = false;
   for (const auto* list : {&c.inputs_, &c.outputs_})
     for (const PathPattern& p : *list) wild = wild || p.has_wildcards();

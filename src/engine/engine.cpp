@@ -71,7 +71,7 @@ Status EngineImpl::commit(Transaction& tx) {
       return {ErrorCode::kStrictConflict, mismatch("strict", base, cur)};
     }
     for (const WriteRecord& w : tx.writes_) {
-      uint64_t at = head->index.last_overlapping_write(w.path);
+      uint64_t at = index_.last_overlapping_write(w.path);
       if (at > base) {
         counters.conflicts.fetch_add(1, std::memory_order_relaxed);
         return {ErrorCode::kConflict, mismatch("smart", base, cur) + " - path '" +
@@ -98,7 +98,6 @@ Status EngineImpl::commit(Transaction& tx) {
     next->heavy = heavy.as_map();
   }
   next->signals = latch_signals(tx.signals_);
-  next->index = head->index.record(tx.writes_, next->version);
 
   // 4. Pre-install hooks: the engine's (schema gate), then the transaction's own (audit gate).
   CommitView view{tx.origin_, *head, *next, tx.deltas_, tx.writes_, tx.requester()};
@@ -124,9 +123,10 @@ Status EngineImpl::commit(Transaction& tx) {
 
   // 5. Install (the write set first joins the history, so a reader of version v finds its
   //    writes there), then signals, observers and the outbox, still in commit order.
+  index_.record(tx.writes_, next->version);
   {
     std::lock_guard hlock(history_mu);
-    history.emplace_back(next->version, tx.writes_);
+    history.emplace_back(next->version, std::make_shared<const std::vector<WriteRecord>>(tx.writes_));
     if (history.size() > Engine::kWriteHistory) history.pop_front();
   }
   head_.store(next);
@@ -268,17 +268,26 @@ void Engine::add_commit_observer(CommitObserver observer) {
 
 SignalHub& Engine::signal_hub() { return impl_->hub; }
 
-bool Engine::writes_since(uint64_t version, std::vector<WriteRecord>* out, uint64_t* up_to) const {
-  std::lock_guard lock(impl_->history_mu);
-  const auto& h = impl_->history;
-  uint64_t last = h.empty() ? impl_->head()->version : h.back().first;
-  if (up_to) *up_to = std::max(last, version);
-  if (version >= last) return true;
-  // Every version in (version, last] must still be in the history.
-  if (h.empty() || h.front().first > version + 1) return false;
-  for (const auto& [v, writes] : h)
-    if (v > version) out->insert(out->end(), writes.begin(), writes.end());
+bool Engine::for_each_write_since(uint64_t version, const std::function<void(const WriteRecord&)>& fn,
+                                  uint64_t* up_to) const {
+  std::vector<std::shared_ptr<const std::vector<WriteRecord>>> sets;
+  {
+    std::lock_guard lock(impl_->history_mu);
+    const auto& h = impl_->history;
+    uint64_t last = h.empty() ? impl_->head()->version : h.back().first;
+    if (up_to) *up_to = std::max(last, version);
+    if (version >= last) return true;
+    // Every version in (version, last] must still be in the history.
+    if (h.empty() || h.front().first > version + 1) return false;
+    for (auto it = h.rbegin(); it != h.rend() && it->first > version; ++it) sets.push_back(it->second);
+  }
+  for (auto it = sets.rbegin(); it != sets.rend(); ++it)
+    for (const WriteRecord& w : **it) fn(w);
   return true;
+}
+
+bool Engine::writes_since(uint64_t version, std::vector<WriteRecord>* out, uint64_t* up_to) const {
+  return for_each_write_since(version, [out](const WriteRecord& w) { out->push_back(w); }, up_to);
 }
 
 std::vector<OutboxMessage> Engine::drain_outbox() {

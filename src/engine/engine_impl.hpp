@@ -80,7 +80,7 @@ struct EngineImpl {
 
   // Write sets of the most recent commits (version, writes), oldest first.
   mutable std::mutex history_mu;
-  std::deque<std::pair<uint64_t, std::vector<WriteRecord>>> history;
+  std::deque<std::pair<uint64_t, std::shared_ptr<const std::vector<WriteRecord>>>> history;
 
   mutable std::shared_mutex registry_mu;
   std::map<std::string, std::shared_ptr<const ProcessEntry>, std::less<>> registry;
@@ -93,6 +93,7 @@ struct EngineImpl {
  private:
   std::mutex commit_mu_;
   SharedSlot<const Snapshot> head_;
+  ModIndex index_;  // per-path modification index of the head; guarded by commit_mu_
 };
 
 // Latched signal map of a commit: every pending dict merged in order, payloads as str().

@@ -64,7 +64,8 @@ Status apply_output_values(Transaction& tx, const Contract& contract,
   for (size_t i = 0; i < outs.size() && i < values.size(); ++i) {
     const Value& v = values[i];
     if (v.is_null() || outs[i].has_wildcards()) continue;
-    THEUS_ASSIGN_OR_RETURN(Path path, Path::parse(outs[i].text()));
+    const Path& path = contract.output_paths()[i];
+    if (path.empty()) continue;
     bool proxy_wrote = false;
     for (const Path& w : guarded_writes) proxy_wrote = proxy_wrote || w.overlaps(path);
     if (proxy_wrote) continue;  // the guarded write is the source of truth

@@ -1,29 +1,36 @@
-// ModIndex implementation: a persistent trie of version stamps keyed by segment text.
+// ModIndex implementation: a trie of version stamps keyed by segment text, updated in place.
 #include "theus/mod_index.hpp"
 
 #include <algorithm>
-
-#include "value/champ.hpp"
-#include "value/nodes.hpp"
+#include <unordered_map>
 
 namespace theus {
 namespace detail {
 
-struct ModNode : RcBase {
+struct ModNode {
   uint64_t self = 0;     // last write of exactly this path
   uint64_t subtree = 0;  // last write of this path or any descendant
   uint64_t pruned = 0;   // newest subtree version of folded (removed) erased children
   bool erased = false;   // the last write here was a delete
   uint32_t erased_children = 0;
-  Champ<Value, Rc<ModNode>, ValueKeyOps> children;
+  std::unordered_map<Value, std::unique_ptr<ModNode>> children;
 
-  static void destroy(ModNode* n) noexcept { delete n; }
+  std::unique_ptr<ModNode> clone() const {
+    auto n = std::make_unique<ModNode>();
+    n->self = self;
+    n->subtree = subtree;
+    n->pruned = pruned;
+    n->erased = erased;
+    n->erased_children = erased_children;
+    n->children.reserve(children.size());
+    for (const auto& [k, c] : children) n->children.emplace(k, c->clone());
+    return n;
+  }
 };
 
 }  // namespace detail
 
 using detail::ModNode;
-using detail::Rc;
 
 namespace {
 
@@ -40,96 +47,98 @@ Value key_of(const Value& segment) {
   return Value(segment_text(segment));
 }
 
-// `n` is the node for p[0..i) (nullptr when absent). `folded` is the parent's `pruned` stamp: a
-// node created where a folded erased child may have lived inherits it as its own write stamp, or
-// the fold's history would be lost for paths below the re-created key.
-Rc<ModNode> record_one(const ModNode* n, uint64_t folded, const Path& p, size_t i, uint64_t v,
-                       bool erased) {
-  if (i == p.size()) {
-    auto* leaf = new ModNode();
-    leaf->self = v;
-    leaf->subtree = v;
-    leaf->erased = erased;
-    return Rc<ModNode>::adopt(leaf);
+void fold_erased(ModNode* n) {
+  for (auto it = n->children.begin(); it != n->children.end();) {
+    if (it->second->erased) {
+      n->pruned = std::max(n->pruned, it->second->subtree);
+      it = n->children.erase(it);
+    } else {
+      ++it;
+    }
   }
-  auto* copy = new ModNode();
-  if (n) {
-    copy->self = n->self;
-    copy->pruned = n->pruned;
-    copy->erased_children = n->erased_children;
-    copy->children = n->children;
-  } else {
-    copy->self = folded;
+  n->erased_children = 0;
+}
+
+void record_one(ModNode* root, const Path& p, uint64_t v, bool erased) {
+  ModNode* n = root;
+  ModNode* parent = nullptr;
+  for (size_t i = 0; i < p.size(); ++i) {
+    n->subtree = v;
+    auto [it, inserted] = n->children.try_emplace(key_of(p[i]));
+    if (inserted) {
+      it->second = std::make_unique<ModNode>();
+      // A node re-created where folded erased children may have lived inherits the fold's stamp,
+      // or that history would be lost for the paths below it.
+      it->second->self = n->pruned;
+    }
+    ModNode* child = it->second.get();
+    if (child->erased && i + 1 < p.size()) {  // written below again: no longer an erased key
+      child->erased = false;
+      --n->erased_children;
+    }
+    parent = n;
+    n = child;
   }
-  copy->subtree = v;
-  Value key = key_of(p[i]);
-  const Rc<ModNode>* old_child = n ? n->children.find(key) : nullptr;
-  bool old_erased = old_child && (*old_child)->erased;
-  Rc<ModNode> child =
-      record_one(old_child ? old_child->get() : nullptr, copy->pruned, p, i + 1, v, erased);
-  if (old_erased) --copy->erased_children;
-  if (child->erased) ++copy->erased_children;
-  copy->children = copy->children.assoc(key, std::move(child));
-  if (copy->erased_children > kFoldErasedChildren &&
-      copy->erased_children * size_t{kFoldErasedShare} > copy->children.size()) {
-    std::vector<Value> drop;
-    copy->children.for_each([&](const Value& k, const Rc<ModNode>& c) {
-      if (c->erased) {
-        copy->pruned = std::max(copy->pruned, c->subtree);
-        drop.push_back(k);
-      }
-    });
-    for (const Value& k : drop) copy->children = copy->children.dissoc(k);
-    copy->erased_children = 0;
+  // The written node: its own stamp, and its subtree collapses (older descendant writes can no
+  // longer decide a conflict: the ancestor stamp covers them).
+  bool was_erased = n->erased;
+  n->self = v;
+  n->subtree = v;
+  n->erased = erased;
+  n->pruned = 0;
+  n->children.clear();
+  n->erased_children = 0;
+  if (parent && was_erased != erased) {
+    if (erased) {
+      ++parent->erased_children;
+    } else {
+      --parent->erased_children;
+    }
+    if (parent->erased_children > kFoldErasedChildren &&
+        parent->erased_children * size_t{kFoldErasedShare} > parent->children.size())
+      fold_erased(parent);
   }
-  return Rc<ModNode>::adopt(copy);
 }
 
 size_t count_nodes(const ModNode* n) {
   if (!n) return 0;
   size_t c = 1;
-  n->children.for_each([&](const Value&, const Rc<ModNode>& child) { c += count_nodes(child.get()); });
+  for (const auto& [k, child] : n->children) c += count_nodes(child.get());
   return c;
 }
 
 }  // namespace
 
-ModIndex::ModIndex(const ModIndex& other) noexcept : root_(other.root_) {
-  if (root_) root_->retain();
-}
-ModIndex::ModIndex(ModIndex&& other) noexcept : root_(std::exchange(other.root_, nullptr)) {}
-ModIndex& ModIndex::operator=(ModIndex other) noexcept {
-  std::swap(root_, other.root_);
+ModIndex::ModIndex() noexcept = default;
+ModIndex::ModIndex(const ModIndex& other) : root_(other.root_ ? other.root_->clone() : nullptr) {}
+ModIndex::ModIndex(ModIndex&& other) noexcept = default;
+ModIndex& ModIndex::operator=(const ModIndex& other) {
+  if (this != &other) root_ = other.root_ ? other.root_->clone() : nullptr;
   return *this;
 }
-ModIndex::~ModIndex() {
-  if (root_ && root_->release()) ModNode::destroy(root_);
-}
+ModIndex& ModIndex::operator=(ModIndex&& other) noexcept = default;
+ModIndex::~ModIndex() = default;
 
 uint64_t ModIndex::last_overlapping_write(const Path& path) const {
-  const ModNode* n = root_;
+  const ModNode* n = root_.get();
   uint64_t best = 0;
   for (size_t i = 0; n; ++i) {
     if (i == path.size()) return std::max(best, n->subtree);
     best = std::max(best, n->self);  // a write to an ancestor (or the root)
-    const Rc<ModNode>* child = n->children.find(key_of(path[i]));
-    if (!child) return std::max(best, n->pruned);
-    n = child->get();
+    auto it = path[i].is_string() ? n->children.find(path[i]) : n->children.find(key_of(path[i]));
+    if (it == n->children.end()) return std::max(best, n->pruned);
+    n = it->second.get();
   }
   return best;
 }
 
-ModIndex ModIndex::record(const std::vector<WriteRecord>& writes, uint64_t version) const {
-  ModIndex out(*this);
-  for (const WriteRecord& w : writes) {
-    Rc<ModNode> root = record_one(out.root_, 0, w.path, 0, version, w.erased);
-    ModIndex next;
-    next.root_ = root.release_ownership();
-    out = std::move(next);
-  }
-  return out;
+ModIndex& ModIndex::record(const std::vector<WriteRecord>& writes, uint64_t version) {
+  if (writes.empty()) return *this;
+  if (!root_) root_ = std::make_unique<ModNode>();
+  for (const WriteRecord& w : writes) record_one(root_.get(), w.path, version, w.erased);
+  return *this;
 }
 
-size_t ModIndex::node_count() const { return count_nodes(root_); }
+size_t ModIndex::node_count() const { return count_nodes(root_.get()); }
 
 }  // namespace theus

@@ -100,10 +100,13 @@ TEST(ModIndexTest, SeveralWritesInOneCommit) {
   EXPECT_EQ(idx.last_overlapping_write(P("domain.e")), 0u);
 }
 
-TEST(ModIndexTest, OldIndexIsUnchangedByRecord) {
-  ModIndex v1 = ModIndex().record({W("domain.a")}, 1);
-  ModIndex v2 = v1.record({W("domain.b")}, 2);
-  ModIndex v3 = v2.record({W("domain")}, 3);
+TEST(ModIndexTest, CopiesAreIndependentOfLaterRecords) {
+  ModIndex v1;
+  v1.record({W("domain.a")}, 1);
+  ModIndex v2 = v1;  // deep copy
+  v2.record({W("domain.b")}, 2);
+  ModIndex v3 = v2;
+  v3.record({W("domain")}, 3);
   EXPECT_EQ(v1.last_overlapping_write(P("domain.b")), 0u);
   EXPECT_EQ(v2.last_overlapping_write(P("domain.b")), 2u);
   EXPECT_EQ(v2.last_overlapping_write(P("domain.a")), 1u);
@@ -114,6 +117,8 @@ TEST(ModIndexTest, OldIndexIsUnchangedByRecord) {
   EXPECT_EQ(moved.last_overlapping_write(P("domain.b")), 2u);
   moved = v1;
   EXPECT_EQ(moved.last_overlapping_write(P("domain.b")), 0u);
+  moved.record({W("domain.c")}, 4);
+  EXPECT_EQ(v1.last_overlapping_write(P("domain.c")), 0u);  // assignment copied, not shared
 }
 
 TEST(ModIndexTest, WriteCollapsesSubtree) {

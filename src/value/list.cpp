@@ -98,21 +98,20 @@ List::Iterator List::end() const noexcept { return Iterator(this, size()); }
 
 List::Iterator::Iterator(const List* list, size_t i) noexcept : list_(list), i_(i), base_(i) {
   if (i_ < list_->size()) {
-    auto [items, n] = list_->root_->vec.chunk_for(i_);
-    // chunk_for returns the start of the leaf; i_ may not be at its start when i_ % 32 != 0.
-    base_ = i_ - (i_ % 32);
-    chunk_ = items;
-    chunk_len_ = n;
+    auto c = list_->root_->vec.chunk_for(i_);
+    base_ = c.base;
+    chunk_ = c.items;
+    chunk_len_ = c.n;
   }
 }
 
 List::Iterator& List::Iterator::operator++() noexcept {
   ++i_;
   if (i_ >= base_ + chunk_len_ && i_ < list_->size()) {
-    auto [items, n] = list_->root_->vec.chunk_for(i_);
-    base_ = i_;
-    chunk_ = items;
-    chunk_len_ = n;
+    auto c = list_->root_->vec.chunk_for(i_);
+    base_ = c.base;
+    chunk_ = c.items;
+    chunk_len_ = c.n;
   }
   return *this;
 }

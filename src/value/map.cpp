@@ -201,10 +201,10 @@ Map::Iterator::Iterator(const Map* map, size_t i) noexcept
 void Map::Iterator::settle() noexcept {
   while (i_ < end_) {
     if (i_ >= base_ + chunk_len_ || chunk_ == nullptr) {
-      auto [items, n] = map_->root_->entries.chunk_for(i_);
-      base_ = i_ - (i_ % 32);
-      chunk_ = items;
-      chunk_len_ = n;
+      auto c = map_->root_->entries.chunk_for(i_);
+      base_ = c.base;
+      chunk_ = c.items;
+      chunk_len_ = c.n;
     }
     const auto* entries = static_cast<const MapEntry*>(chunk_);
     if (!entries[i_ - base_].key.is_tombstone()) return;

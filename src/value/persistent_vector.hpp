@@ -100,10 +100,14 @@ class PVec {
     return leaf->items()[i & kMask];
   }
 
-  // Pointer to the leaf array holding index i and the number of items in that leaf.
-  std::pair<const T*, size_t> chunk_for(size_t i) const noexcept {
+  struct Chunk {
+    const T* items;  // the leaf holding index i
+    size_t n;        // items in that leaf
+    size_t base;     // index of items[0]
+  };
+  Chunk chunk_for(size_t i) const noexcept {
     const Node* leaf = leaf_for(i);
-    return {leaf->items(), leaf->n};
+    return {leaf->items(), leaf->n, i & ~static_cast<size_t>(kMask)};
   }
 
   [[nodiscard]] PVec push_back(T value) const {
@@ -231,9 +235,9 @@ class PVec {
   void for_each(F&& f) const {
     size_t i = 0;
     while (i < size_) {
-      auto [items, n] = chunk_for(i);
-      for (size_t j = 0; j < n; ++j) f(items[j]);
-      i += n;
+      Chunk c = chunk_for(i);
+      for (size_t j = 0; j < c.n; ++j) f(c.items[j]);
+      i += c.n;
     }
   }
 
