@@ -113,6 +113,7 @@ class Transaction {
   uint64_t generation() const noexcept { return generation_; }
 
   const std::vector<Delta>& deltas() const noexcept { return deltas_; }
+  // The write set so far. A successful commit hands it to the engine's history (empty afterwards).
   const std::vector<WriteRecord>& writes() const noexcept { return writes_; }
   const std::vector<Map>& pending_signals() const noexcept { return signals_; }
   const std::vector<OutboxMessage>& pending_outbox() const noexcept { return outbox_; }

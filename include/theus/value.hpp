@@ -172,6 +172,15 @@ class Map {
   const Value* find(const char* key) const noexcept { return find(std::string_view(key)); }
   bool contains(const Value& key) const noexcept { return find(key) != nullptr; }
 
+  // One lookup for read-modify-write: `lookup` finds a key, `replace` stores a new value at what it
+  // found (on this same map) without searching again.
+  struct Found {
+    long slot = -1;
+    const Value* value = nullptr;  // nullptr when the key is absent
+  };
+  Found lookup(const Value& key) const noexcept;
+  [[nodiscard]] Map replace(const Found& at, Value value) const;  // precondition: at.value
+
   // Builds a map from items in O(n) (a repeated key keeps its first position, last value wins).
   static Map from_items(std::vector<std::pair<Value, Value>> items);
 

@@ -126,7 +126,8 @@ Status EngineImpl::commit(Transaction& tx) {
   index_.record(tx.writes_, next->version);
   {
     std::lock_guard hlock(history_mu);
-    history.emplace_back(next->version, std::make_shared<const std::vector<WriteRecord>>(tx.writes_));
+    // The finished transaction hands its write set over (no copy).
+    history.emplace_back(next->version, std::make_shared<const std::vector<WriteRecord>>(std::move(tx.writes_)));
     if (history.size() > Engine::kWriteHistory) history.pop_front();
   }
   head_.store(next);

@@ -7,6 +7,9 @@ namespace theus::tree {
 
 namespace {
 
+// Setting an index past the end pads the list with nulls; at most this many at once.
+constexpr size_t kMaxListExtension = size_t{1} << 20;
+
 std::string at_text(const Path& path, size_t depth) {
   std::string s = path.prefix(depth).to_string();
   return s.empty() ? "<root>" : s;
@@ -145,14 +148,19 @@ Result<Value> set(const Value& node, const Path& path, Value value, size_t depth
     case Kind::kMap: {
       const Map& m = node.as_map();
       Value key = map_key(m, seg, path.loose(), true);
-      const Value* child = m.find(key);
+      Map::Found at = m.lookup(key);  // one search for the read and the write
       static const Value kNull;
-      THEUS_ASSIGN_OR_RETURN(Value updated, set(child ? *child : kNull, path, std::move(value), depth + 1));
-      return Value(m.set(std::move(key), std::move(updated)));
+      THEUS_ASSIGN_OR_RETURN(Value updated, set(at.value ? *at.value : kNull, path, std::move(value), depth + 1));
+      return Value(at.value ? m.replace(at, std::move(updated)) : m.set(std::move(key), std::move(updated)));
     }
     case Kind::kList: {
       const List& l = node.as_list();
       THEUS_ASSIGN_OR_RETURN(size_t idx, list_index(seg, l.size(), path, depth, true));
+      if (idx > l.size() + kMaxListExtension)
+        return Status(ErrorCode::kInvalidArgument,
+                      "Path '" + path.to_string() + "': index " + std::to_string(idx) +
+                          " is too far past the end of the list at '" + at_text(path, depth) + "' (size " +
+                          std::to_string(l.size()) + ")");
       List out = l;
       while (out.size() <= idx) out = out.push_back(Value());  // extend with None past the end
       THEUS_ASSIGN_OR_RETURN(Value updated, set(out[idx], path, std::move(value), depth + 1));
@@ -184,14 +192,14 @@ Result<Value> erase(const Value& node, const Path& path, bool missing_ok, size_t
     case Kind::kMap: {
       const Map& m = node.as_map();
       Value key = map_key(m, seg, path.loose(), false);
-      const Value* child = m.find(key);
-      if (!child) {
+      Map::Found at = m.lookup(key);
+      if (!at.value) {
         if (missing_ok) return node;
         return not_found(path, depth);
       }
       if (leaf) return Value(m.erase(key));
-      THEUS_ASSIGN_OR_RETURN(Value updated, erase(*child, path, missing_ok, depth + 1));
-      return Value(m.set(std::move(key), std::move(updated)));
+      THEUS_ASSIGN_OR_RETURN(Value updated, erase(*at.value, path, missing_ok, depth + 1));
+      return Value(m.replace(at, std::move(updated)));
     }
     case Kind::kList: {
       const List& l = node.as_list();

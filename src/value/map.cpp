@@ -84,17 +84,26 @@ const Value* Map::find(std::string_view key) const noexcept {
   return slot < 0 ? nullptr : &root_->entries[static_cast<size_t>(slot)].value;
 }
 
-Map Map::set(Value key, Value value) const {
+Map::Found Map::lookup(const Value& key) const noexcept {
   long slot = find_slot(root_, key);
-  if (slot >= 0) {
-    // Existing key: keep its slot (and, as Python does, the originally stored key object).
-    const MapEntry& old = root_->entries[static_cast<size_t>(slot)];
-    auto* r = new MapRoot();
-    r->entries = root_->entries.set(static_cast<size_t>(slot), MapEntry{old.key, std::move(value)});
-    r->index = root_->index;
-    r->live = root_->live;
-    return Map(r);
-  }
+  if (slot < 0) return {};
+  return {slot, &root_->entries[static_cast<size_t>(slot)].value};
+}
+
+Map Map::replace(const Found& at, Value value) const {
+  assert(at.value && root_);
+  // Keep the slot (and, as Python does, the originally stored key object).
+  const MapEntry& old = root_->entries[static_cast<size_t>(at.slot)];
+  auto* r = new MapRoot();
+  r->entries = root_->entries.set(static_cast<size_t>(at.slot), MapEntry{old.key, std::move(value)});
+  r->index = root_->index;
+  r->live = root_->live;
+  return Map(r);
+}
+
+Map Map::set(Value key, Value value) const {
+  Found at = lookup(key);
+  if (at.value) return replace(at, std::move(value));
   if (!root_) {
     return Map(new_root(PVec<MapEntry>().push_back(MapEntry{std::move(key), std::move(value)}), 1));
   }
