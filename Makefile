@@ -41,10 +41,17 @@ test-python:
 bench: release
 	@mkdir -p build/bench
 	@$(MAKE) --no-print-directory bench-cpp
+	@$(MAKE) --no-print-directory bench-python
 
 bench-cpp:
 	@for b in $(RELEASE)/bench/cpp/bench_*; do \
 	  echo "== $$b"; THEUS_BENCH_RESULTS=build/bench/results.jsonl $$b || exit 1; \
+	done
+
+bench-python:
+	@for b in bench/python/bench_*.py; do \
+	  echo "== $$b"; PYTHONPATH=python:$(RELEASE)/python THEUS_BENCH_RESULTS=build/bench/results.jsonl \
+	    $(PYTHON) $$b || exit 1; \
 	done
 
 asan: bootstrap

@@ -61,7 +61,7 @@ PyEngine::PyEngine(EngineOptions options) : engine(options) {
       });
   std::weak_ptr<MetaLog> weak_meta = meta;
   engine.add_commit_observer([weak_meta](const Snapshot& s, const CommitView&) {
-    if (auto m = weak_meta.lock()) m->push("state_update", "State updated to version " + std::to_string(s.version));
+    if (auto m = weak_meta.lock()) m->push_state_update(s.version);
   });
 }
 
@@ -176,6 +176,9 @@ void init_engine(pyb::module_& m) {
              p->has_contract = has_contract;
              p->is_coroutine = is_coroutine;
              p->parallel = parallel;
+             AccessOptions strict;
+             strict.strict_guards = true;
+             p->input_zones = AccessPolicy(*p->contract, strict).check_input_zones();
              return p;
            }),
            pyb::arg("callable"), pyb::arg("accepted"), pyb::arg("name"), pyb::arg("contract"),
@@ -290,12 +293,13 @@ void init_engine(pyb::module_& m) {
             if (proc->is_coroutine || proc->parallel)
               return pyb::make_tuple(false, pyb::cast(std::move(run)), "async", pyb::none());
             pyb::kwargs kw = pyb::reinterpret_borrow<pyb::kwargs>(kwargs);
-            pyb::tuple out = run->run_sync(block, args, kw);
-            if (out[0].cast<std::string>() == "done") {
+            ProcessRun::StepResult out = run->run_steps(block, args, kw);
+            if (out.step == ProcessRun::Step::kDone) {
               sync_back(*e);
-              return pyb::make_tuple(true, out[1]);
+              return pyb::make_tuple(true, out.value);
             }
-            return pyb::make_tuple(false, pyb::cast(std::move(run)), out[0], out[1]);
+            const char* kind = out.step == ProcessRun::Step::kWait ? "wait" : "await";
+            return pyb::make_tuple(false, pyb::cast(std::move(run)), kind, out.value);
           },
           pyb::arg("proc"), pyb::arg("args"), pyb::arg("kwargs"), pyb::arg("min_attempts") = 0,
           pyb::arg("block") = true)

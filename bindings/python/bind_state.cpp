@@ -10,24 +10,41 @@ namespace theus::py {
 
 // ---- meta log -------------------------------------------------------------------------------
 
-void MetaLog::push(std::string key, std::string message) {
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+void MetaLog::push_slot(Slot slot) {
   std::lock_guard lock(mu);
   if (capacity == 0) return;
-  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  Entry e{now, std::move(key), std::move(message)};
   if (ring.size() < capacity) {
-    ring.push_back(std::move(e));
+    ring.push_back(std::move(slot));
   } else {
-    ring[next] = std::move(e);
+    ring[next] = std::move(slot);
     next = (next + 1) % capacity;
   }
 }
+
+void MetaLog::push(std::string key, std::string message) {
+  push_slot(Slot{now_seconds(), 0, std::move(key), std::move(message)});
+}
+
+void MetaLog::push_state_update(uint64_t version) { push_slot(Slot{now_seconds(), version, {}, {}}); }
 
 std::vector<MetaLog::Entry> MetaLog::entries() const {
   std::lock_guard lock(mu);
   std::vector<Entry> out;
   out.reserve(ring.size());
-  for (size_t i = 0; i < ring.size(); ++i) out.push_back(ring[(next + i) % ring.size()]);
+  for (size_t i = 0; i < ring.size(); ++i) {
+    const Slot& s = ring[(next + i) % ring.size()];
+    if (s.version > 0) {
+      out.push_back(Entry{s.timestamp, "state_update", "State updated to version " + std::to_string(s.version)});
+    } else {
+      out.push_back(Entry{s.timestamp, s.key, s.message});
+    }
+  }
   return out;
 }
 
@@ -195,7 +212,7 @@ void init_state(pyb::module_& m) {
             next->data = d.as_map();
             next->heavy = h.as_map();
             next->signals = latch_from(signal);
-            s.meta->push("state_update", "State updated to version " + std::to_string(next->version));
+            s.meta->push_state_update(next->version);
             return PyState{next, s.meta, s.hub};
           },
           pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(), pyb::arg("signal") = pyb::none())

@@ -115,7 +115,7 @@ PyObject* PyTx::working_copy(const Path& path, const Value& original) {
 pyb::object PyTx::get_shadow(const pyb::object& val, const std::optional<Path>& p) {
   auto it = shadow_by_original.find(val.ptr());
   if (it != shadow_by_original.end()) return pyb::reinterpret_borrow<pyb::object>(it->second);
-  keepalive.append(val);
+  keepalive.push_back(val);
   if (p && resolve_zone(*p) == Zone::kHeavy) {  // zero-copy: the object itself
     shadow_by_original[val.ptr()] = val.ptr();
     return val;
@@ -128,7 +128,7 @@ pyb::object PyTx::get_shadow(const pyb::object& val, const std::optional<Path>& 
   if (PyObject_HasAttrString(copy.ptr(), "_lock_manager") &&
       PyObject_SetAttrString(copy.ptr(), "_lock_manager", Py_None) != 0)
     PyErr_Clear();
-  keepalive.append(copy);
+  keepalive.push_back(copy);
   shadow_by_original[val.ptr()] = copy.ptr();
   if (p) shadows.push_back(Shadow{*p, to_value(val.ptr(), CopyMode::kCopy), copy});
   return copy;
@@ -161,17 +161,17 @@ std::vector<Path> PyTx::infer_shadow_deltas() {
 
 std::vector<Path> PyTx::finalize() {
   std::vector<Path> changed = infer_shadow_deltas();
-  if (PyDict_GET_SIZE(pending_heavy.ptr()) > 0) {
-    for (auto item : pending_heavy) {
+  if (pending_heavy_ && PyDict_GET_SIZE(pending_heavy_.ptr()) > 0) {
+    for (auto item : pyb::reinterpret_borrow<pyb::dict>(pending_heavy_)) {
       Value key;
       if (!key_to_value(item.first.ptr(), &key)) throw pyb::type_error("heavy keys must be strings");
       Path p{Value("heavy"), key};
       throw_if_error(tx().set(p, to_value(item.second.ptr(), CopyMode::kHeavy)));
     }
-    pending_heavy.attr("clear")();
+    PyDict_Clear(pending_heavy_.ptr());
   }
-  if (PyList_GET_SIZE(pending_signal.ptr()) > 0) {
-    for (auto item : pending_signal) {
+  if (pending_signal_ && PyList_GET_SIZE(pending_signal_.ptr()) > 0) {
+    for (auto item : pyb::reinterpret_borrow<pyb::list>(pending_signal_)) {
       Value v = to_value(item.ptr(), CopyMode::kCopy);
       if (v.is_map()) {
         tx().add_signal(v.as_map());
@@ -184,7 +184,7 @@ std::vector<Path> PyTx::finalize() {
         throw pyb::type_error("signal must be a dict of topic -> payload (or a list of dicts)");
       }
     }
-    pending_signal.attr("clear")();
+    PyList_SetSlice(pending_signal_.ptr(), 0, PyList_GET_SIZE(pending_signal_.ptr()), nullptr);
   }
   return changed;
 }
@@ -267,8 +267,8 @@ void init_transaction(pyb::module_& m) {
       .def_property_readonly("outbox", [](pyb::object self) { return OutboxCollector{self, nullptr}; })
       .def_property_readonly("write_timeout_ms", [](PyTx& t) { return t.write_timeout_ms; })
       .def_property_readonly("pending_data", [](PyTx& t) { return pending_data(t); })
-      .def_property_readonly("pending_heavy", [](PyTx& t) { return t.pending_heavy; })
-      .def_property_readonly("pending_signal", [](PyTx& t) { return t.pending_signal; })
+      .def_property_readonly("pending_heavy", [](PyTx& t) { return t.heavy_writes(); })
+      .def_property_readonly("pending_signal", [](PyTx& t) { return t.signals(); })
       .def(
           "update",
           [](PyTx& t, pyb::object data, pyb::object heavy, pyb::object signal) {
@@ -278,9 +278,9 @@ void init_transaction(pyb::module_& m) {
                 PyErr_SetString(exceptions().context_error, "heavy update data must be a dict");
                 throw pyb::error_already_set();
               }
-              for (auto item : heavy.cast<pyb::dict>()) t.pending_heavy[item.first] = item.second;
+              for (auto item : heavy.cast<pyb::dict>()) t.heavy_writes()[item.first] = item.second;
             }
-            if (!signal.is_none()) t.pending_signal.append(signal);
+            if (!signal.is_none()) t.signals().append(signal);
           },
           pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(), pyb::arg("signal") = pyb::none())
       .def(

@@ -200,7 +200,7 @@ pyb::object ProcessRun::attempt() {
     return pyb::reinterpret_borrow<pyb::object>(restricted_factory_ref())(
         base, pyb::cast(proc->contract->input_texts()));
   }
-  throw_if_error(s->policy->check_input_zones());
+  if (strict) throw_if_error(proc->input_zones);
   return pyb::reinterpret_steal<pyb::object>(make_guard(s));
 }
 
@@ -288,9 +288,9 @@ void ProcessRun::map_outputs(Transaction& tx, const pyb::object& result, const s
   Value rv = to_value(result, CopyMode::kReference);
   std::vector<Value> vals = theus::py::unwrap(output_values(c, proc->name, rv));
   for (size_t i = 0; i < vals.size(); ++i) {
-    if (c.outputs()[i].root() == "heavy" || vals[i].is_null()) continue;
-    auto at = Path::parse(c.outputs()[i].text());
-    vals[i] = detach(vals[i], at.is_ok() ? *at : Path{Value(c.outputs()[i].text())});
+    if (c.outputs()[i].root() == "heavy" || (!vals[i].is_container() && !vals[i].is_foreign()))
+      continue;  // scalars need no detaching
+    vals[i] = detach(vals[i], c.output_paths()[i]);
   }
   throw_if_error(apply_output_values(tx, c, vals, written));
 }
@@ -356,7 +356,7 @@ void ProcessRun::wait(double seconds) {
   exec->wait_for_turn(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
 }
 
-pyb::tuple ProcessRun::run_sync(bool block, const pyb::args& args, const pyb::kwargs& kwargs) {
+ProcessRun::StepResult ProcessRun::run_steps(bool block, const pyb::args& args, const pyb::kwargs& kwargs) {
   for (;;) {
     pyb::object ctx = attempt();
     PyObject* var = current_tx_var_ref();
@@ -371,7 +371,7 @@ pyb::tuple ProcessRun::run_sync(bool block, const pyb::args& args, const pyb::kw
       }
       pyb::object w = fail(e.value());
       if (w.is_none()) throw;
-      if (!block) return pyb::make_tuple("wait", w);
+      if (!block) return {Step::kWait, w};
       wait(w.cast<double>());
       continue;
     }
@@ -380,12 +380,18 @@ pyb::tuple ProcessRun::run_sync(bool block, const pyb::args& args, const pyb::kw
       Py_DECREF(token);
     }
     PyAsyncMethods* am = Py_TYPE(result.ptr())->tp_as_async;
-    if (am && am->am_await) return pyb::make_tuple("await", result);  // an awaitable came back
+    if (am && am->am_await) return {Step::kAwait, result};  // an awaitable came back
     pyb::tuple out = complete(result);
-    if (out[0].cast<int>() == 0) return pyb::make_tuple("done", out[1]);
-    if (!block) return pyb::make_tuple("wait", out[1]);
+    if (out[0].cast<int>() == 0) return {Step::kDone, out[1]};
+    if (!block) return {Step::kWait, out[1]};
     wait(out[1].cast<double>());
   }
+}
+
+pyb::tuple ProcessRun::run_sync(bool block, const pyb::args& args, const pyb::kwargs& kwargs) {
+  static const char* kNames[] = {"done", "wait", "await"};
+  StepResult r = run_steps(block, args, kwargs);
+  return pyb::make_tuple(kNames[static_cast<int>(r.step)], r.value);
 }
 
 }  // namespace theus::py

@@ -21,6 +21,8 @@ struct PyProcess {
   bool has_contract = true;
   bool is_coroutine = false;
   bool parallel = false;
+  // The strict-guards refusal of Signal/Meta inputs, computed once per contract (OK when none).
+  Status input_zones;
 
   // callable(ctx, *args, **kwargs) with the keyword filtering of @process.
   pyb::object invoke(const pyb::handle& ctx, const pyb::args& args, const pyb::kwargs& kwargs) const;
@@ -48,8 +50,15 @@ struct ProcessRun {
   pyb::tuple complete(const pyb::object& raw_result);
   // A body exception: the wait in seconds when it is a retryable conflict, else None (re-raise).
   pyb::object fail(const pyb::object& exc);
-  // Attempts of a synchronous function. ("done", result), or without `block` ("wait", s) when a
-  // backoff is due, or ("await", awaitable) when the function returned one.
+  // Attempts of a synchronous function: done (value = result), or without `block` a backoff to
+  // wait (value = seconds), or an awaitable the function returned (value = the awaitable).
+  enum class Step : unsigned char { kDone, kWait, kAwait };
+  struct StepResult {
+    Step step;
+    pyb::object value;
+  };
+  StepResult run_steps(bool block, const pyb::args& args, const pyb::kwargs& kwargs);
+  // The same for Python: ("done" | "wait" | "await", value).
   pyb::tuple run_sync(bool block, const pyb::args& args, const pyb::kwargs& kwargs);
   void wait(double seconds);
 

@@ -36,26 +36,42 @@ pyb::object clean_copy(const Value& v) {
   return out;
 }
 
-// Attribute lookups on the type through the type cache (no exception when absent).
-bool type_has(const pyb::handle& obj, const char* name) {
-  PyObject* n = PyUnicode_InternFromString(name);  // interned: cached by the interpreter
-  bool found = n && _PyType_Lookup(Py_TYPE(obj.ptr()), n) != nullptr;
-  Py_XDECREF(n);
-  return found;
+// Attribute lookups on the type through the type cache (no exception when absent). `name` is an
+// interned string created once.
+bool type_has(const pyb::handle& obj, PyObject* name) {
+  return name && _PyType_Lookup(Py_TYPE(obj.ptr()), name) != nullptr;
 }
+
+PyObject* interned(const char* s) { return PyUnicode_InternFromString(s); }  // kept for the process
 
 bool is_model(const pyb::handle& obj) {
-  return type_has(obj, "model_validate") || type_has(obj, "parse_obj");
+  static PyObject* model_validate = interned("model_validate");
+  static PyObject* parse_obj = interned("parse_obj");
+  return type_has(obj, model_validate) || type_has(obj, parse_obj);
 }
 
-bool is_dataclass_instance(const pyb::handle& obj) { return type_has(obj, "__dataclass_fields__"); }
+bool is_dataclass_instance(const pyb::handle& obj) {
+  static PyObject* fields = interned("__dataclass_fields__");
+  return type_has(obj, fields);
+}
+
+// The child of a committed container for one path segment (nullptr when absent).
+const Value* child_of(const Value& node, const Value& seg) {
+  if (node.is_map()) return node.as_map().find(seg);
+  if (node.is_list() && seg.is_int()) {
+    int64_t i = seg.as_int();
+    const List& l = node.as_list();
+    if (i < 0) i += static_cast<int64_t>(l.size());
+    return i >= 0 ? l.get(static_cast<size_t>(i)) : nullptr;
+  }
+  return nullptr;
+}
 
 // Sets `path` (below the layer) inside an engine-owned plain copy from the current head value.
 // False when the structure does not match (the caller replaces the whole layer).
 bool patch(PyObject* root, const Value& head_layer, const Path& path) {
   PyObject* cur = root;
   const Value* hv = &head_layer;
-  Value hold;
   for (size_t i = 1; i + 1 < path.size(); ++i) {
     pyb::object key = pyb::reinterpret_steal<pyb::object>(key_to_python(path[i]));
     PyObject* child = nullptr;
@@ -66,31 +82,29 @@ bool patch(PyObject* root, const Value& head_layer, const Path& path) {
       if (idx < 0) idx += PyList_GET_SIZE(cur);
       if (idx >= 0 && idx < PyList_GET_SIZE(cur)) child = PyList_GET_ITEM(cur, idx);
     }
-    auto next = tree::find(*hv, Path{path[i]});
-    if (!child || !next.is_ok() || !*next) {
+    const Value* next = child_of(*hv, path[i]);
+    if (!child || !next) {
       PyErr_Clear();
       return false;
     }
-    hold = **next;
-    hv = &hold;
+    hv = next;
     cur = child;
   }
   pyb::object key = pyb::reinterpret_steal<pyb::object>(key_to_python(path.back()));
-  auto leaf = tree::find(*hv, Path{path.back()});
-  if (!leaf.is_ok()) return false;
+  const Value* leaf = child_of(*hv, path.back());
   if (PyDict_Check(cur)) {
-    if (!*leaf) {
+    if (!leaf) {
       if (PyDict_DelItem(cur, key.ptr()) != 0) PyErr_Clear();
       return true;
     }
-    pyb::object v = pyb::reinterpret_steal<pyb::object>(to_python(**leaf, true));
+    pyb::object v = pyb::reinterpret_steal<pyb::object>(to_python(*leaf, true));
     return v && PyDict_SetItem(cur, key.ptr(), v.ptr()) == 0;
   }
-  if (PyList_Check(cur) && path.back().is_int() && *leaf) {
+  if (PyList_Check(cur) && path.back().is_int() && leaf) {
     Py_ssize_t idx = static_cast<Py_ssize_t>(path.back().as_int());
     if (idx < 0) idx += PyList_GET_SIZE(cur);
     if (idx < 0 || idx >= PyList_GET_SIZE(cur)) return false;
-    PyObject* v = to_python(**leaf, true);
+    PyObject* v = to_python(*leaf, true);
     return v && PyList_SetItem(cur, idx, v) == 0;  // steals v
   }
   return false;
@@ -104,9 +118,10 @@ void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vecto
     return;
   }
   for (const char* attr : kLayers[li].attrs) {
-    PyObject* key = PyUnicode_InternFromString(attr);
+    static PyObject* names[2][2] = {{interned(kLayers[0].attrs[0]), interned(kLayers[0].attrs[1])},
+                                    {interned(kLayers[1].attrs[0]), interned(kLayers[1].attrs[1])}};
+    PyObject* key = names[li][attr == kLayers[li].attrs[0] ? 0 : 1];
     PyObject* obj = key ? PyDict_GetItemWithError(dict.ptr(), key) : nullptr;  // borrowed
-    Py_XDECREF(key);
     if (!obj) PyErr_Clear();
     if (!obj || obj == Py_None) continue;
     pyb::handle current(obj);

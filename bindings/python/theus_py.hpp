@@ -101,11 +101,23 @@ struct MetaLog {
   };
   explicit MetaLog(size_t cap) : capacity(cap) {}
   void push(std::string key, std::string message);
+  // ("state_update", "State updated to version <v>"), formatted only when read (every commit
+  // logs one of these).
+  void push_state_update(uint64_t version);
   std::vector<Entry> entries() const;
   size_t capacity;
   mutable std::mutex mu;
-  std::vector<Entry> ring;
+  struct Slot {
+    double timestamp;
+    uint64_t version;  // > 0: a state update (key and message derived from it)
+    std::string key;
+    std::string message;
+  };
+  std::vector<Slot> ring;
   size_t next = 0;  // slot the next entry overwrites once full
+
+ private:
+  void push_slot(Slot slot);
 };
 
 struct PyEngine {
@@ -149,11 +161,21 @@ struct PyTx {
   std::optional<Transaction> core;
   int64_t write_timeout_ms = 5000;
   bool entered = false;
-  pyb::list pending_signal;   // live list of signal dicts (user code may append)
-  pyb::dict pending_heavy;    // live dict of explicit heavy writes
+  // Live list of signal dicts / dict of explicit heavy writes (user code may mutate them);
+  // created on first use, most transactions never need them.
+  pyb::list signals() {
+    if (!pending_signal_) pending_signal_ = pyb::list();
+    return pyb::reinterpret_borrow<pyb::list>(pending_signal_);
+  }
+  pyb::dict heavy_writes() {
+    if (!pending_heavy_) pending_heavy_ = pyb::dict();
+    return pyb::reinterpret_borrow<pyb::dict>(pending_heavy_);
+  }
   std::vector<Shadow> shadows;
   std::unordered_map<PyObject*, PyObject*> shadow_by_original;  // id(original) -> working copy
-  pyb::list keepalive;        // originals passed to get_shadow (ids must stay valid)
+  std::vector<pyb::object> keepalive;  // originals passed to get_shadow (ids must stay valid)
+  pyb::object pending_signal_;  // null until first use (a default pybind11 list/dict allocates)
+  pyb::object pending_heavy_;
 
   Transaction& tx() { return *core; }
   // Working copy for a foreign value at `path` (cached per path): registered for change detection.

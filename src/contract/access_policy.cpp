@@ -28,14 +28,25 @@ bool AccessPolicy::key_checked(std::string_view root) const {
   return options_.strict_guards || options_.key_checked_roots.count(root) > 0;
 }
 
+namespace {
+
+// Some pattern has `root` as its first segment (wildcard patterns are matched against it).
+bool declares_root(const std::vector<PathPattern>& patterns, std::string_view root) {
+  std::string_view canonical = canonical_root(root);
+  for (const PathPattern& p : patterns) {
+    if (p.root() == canonical) return true;
+    if (p.has_wildcards()) {
+      Path root_path{Value(canonical)};
+      if (p.covers(root_path) || p.is_ancestor(root_path)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 bool AccessPolicy::root_declared(std::string_view root) const {
-  Path root_path{Value(root)};
-  auto has_root = [&](const std::vector<PathPattern>& pats) {
-    for (const PathPattern& p : pats)
-      if (p.root() == root_path.root() || p.covers(root_path) || p.is_ancestor(root_path)) return true;
-    return false;
-  };
-  return has_root(contract_->inputs()) || has_root(contract_->outputs());
+  return declares_root(contract_->inputs(), root) || declares_root(contract_->outputs(), root);
 }
 
 Status AccessPolicy::check_root_read(std::string_view root) const {
@@ -48,10 +59,7 @@ bool AccessPolicy::root_writable(std::string_view root) const {
 }
 
 bool AccessPolicy::root_declared_writable(std::string_view root) const {
-  Path root_path{Value(root)};
-  for (const PathPattern& p : contract_->outputs())
-    if (p.root() == root_path.root() || p.covers(root_path) || p.is_ancestor(root_path)) return true;
-  return false;
+  return declares_root(contract_->outputs(), root);
 }
 
 ReadAccess AccessPolicy::read_access(const Path& path) const {
