@@ -26,7 +26,11 @@ release: bootstrap
 	@cmake --build --preset release -j $(JOBS)
 
 demo: build
+	@echo "== C++: examples/cpp/bank_demo.cpp"
 	@$(DEV)/examples/cpp/bank_demo
+	@echo
+	@echo "== Python: examples/python/inventory_demo.py"
+	@PYTHONPATH=python:$(DEV)/python $(PYTHON) examples/python/inventory_demo.py
 
 test: build
 	@$(MAKE) --no-print-directory test-cpp

@@ -93,24 +93,27 @@ Map payload_map(const pyb::object& obj, const char* what, CopyMode mode) {
 
 
 // The schema gate: validates the full resulting data map with the model (pydantic v2, or v1).
+// The document is first given as a lazy read-only view (fields the model does not declare are
+// never converted); a model that refuses the view (strict mode wants real dicts) is then given a
+// plain copy, whose verdict is final.
 Status validate_schema(PyEngine* e, const CommitView& view) {
   pyb::gil_scoped_acquire gil;
   if (e->schema.is_none()) return Status::ok();
-  PyObject* doc = to_python(Value(view.next.data), false);
-  if (!doc) {
-    std::string msg = pyb::error_already_set().what();
-    return {ErrorCode::kSchemaViolation, msg};
-  }
-  pyb::object d = pyb::reinterpret_steal<pyb::object>(doc);
+  pyb::object validate = pyb::hasattr(e->schema, "model_validate") ? e->schema.attr("model_validate")
+                                                                  : e->schema.attr("parse_obj");
+  Value data(view.next.data);
   try {
-    if (pyb::hasattr(e->schema, "model_validate")) {
-      e->schema.attr("model_validate")(d);
-    } else {
-      e->schema.attr("parse_obj")(d);
-    }
+    validate(pyb::reinterpret_steal<pyb::object>(make_frozen(data)));
+    return Status::ok();
+  } catch (pyb::error_already_set&) {
+    PyErr_Clear();
+  }
+  try {
+    pyb::object plain = pyb::reinterpret_steal<pyb::object>(to_python(data, false));
+    if (!plain) throw pyb::error_already_set();
+    validate(plain);
   } catch (pyb::error_already_set& err) {
-    std::string msg = pyb::str(err.value()).cast<std::string>();
-    return {ErrorCode::kSchemaViolation, msg};
+    return {ErrorCode::kSchemaViolation, pyb::str(err.value()).cast<std::string>()};
   }
   return Status::ok();
 }

@@ -69,10 +69,30 @@ const Value* child_of(const Value& node, const Value& seg) {
 
 // Sets `path` (below the layer) inside an engine-owned plain copy from the current head value.
 // False when the structure does not match (the caller replaces the whole layer).
-bool patch(PyObject* root, const Value& head_layer, const Path& path) {
+// An owned list that mirrors a prefix of `committed` gets the missing tail (list appends).
+bool extend_list(PyObject* list, const Value& committed) {
+  if (!PyList_Check(list) || !committed.is_list()) return false;
+  const List& l = committed.as_list();
+  auto have = static_cast<size_t>(PyList_GET_SIZE(list));
+  if (have > l.size()) return false;
+  for (size_t i = have; i < l.size(); ++i) {
+    PyObject* x = to_python(l[i], true);
+    if (!x || PyList_Append(list, x) != 0) {
+      Py_XDECREF(x);
+      return false;
+    }
+    Py_DECREF(x);
+  }
+  return true;
+}
+
+// `root` mirrors `head` (the committed value at path[0..start)); `appended` marks a list append at
+// `path`, patched by extending the mirrored list rather than copying it.
+bool patch(PyObject* root, const Value& head, const Path& path, size_t start = 1, bool appended = false) {
+  if (appended && path.size() == start) return extend_list(root, head);
   PyObject* cur = root;
-  const Value* hv = &head_layer;
-  for (size_t i = 1; i + 1 < path.size(); ++i) {
+  const Value* hv = &head;
+  for (size_t i = start; i + 1 < path.size(); ++i) {
     pyb::object key = pyb::reinterpret_steal<pyb::object>(key_to_python(path[i]));
     PyObject* child = nullptr;
     if (PyDict_Check(cur)) {
@@ -97,6 +117,11 @@ bool patch(PyObject* root, const Value& head_layer, const Path& path) {
       if (PyDict_DelItem(cur, key.ptr()) != 0) PyErr_Clear();
       return true;
     }
+    if (appended) {
+      PyObject* existing = PyDict_GetItemWithError(cur, key.ptr());
+      if (existing && extend_list(existing, *leaf)) return true;
+      PyErr_Clear();
+    }
     pyb::object v = pyb::reinterpret_steal<pyb::object>(to_python(*leaf, true));
     return v && PyDict_SetItem(cur, key.ptr(), v.ptr()) == 0;
   }
@@ -110,7 +135,54 @@ bool patch(PyObject* root, const Value& head_layer, const Path& path) {
   return false;
 }
 
-void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vector<Path>& paths, bool full) {
+// Dataclass layers are updated in place, field by field. A field value the sync created itself is
+// owned by the engine and patched at the written paths; any other is replaced by a fresh copy
+// (which the engine then owns): the user's own objects are never mutated.
+void sync_dataclass(PyEngine& e, size_t li, PyObject* obj, const Value& committed, const std::vector<const WriteRecord*>& paths,
+                    bool full) {
+  pyb::object fields = pyb::type::of(pyb::handle(obj)).attr("__dataclass_fields__");
+  if (!e.owned_fields[li]) e.owned_fields[li] = pyb::dict();
+  pyb::dict owned = pyb::reinterpret_borrow<pyb::dict>(e.owned_fields[li]);
+  // Field -> the paths below it (an empty list: the field itself, or everything, is rewritten).
+  std::vector<std::pair<std::string, std::vector<const WriteRecord*>>> work;
+  auto slot = [&](const std::string& n) -> std::vector<const WriteRecord*>& {
+    for (auto& [name, ps] : work)
+      if (name == n) return ps;
+    work.emplace_back(n, std::vector<const WriteRecord*>{});
+    return work.back().second;
+  };
+  if (full) {
+    for (auto item : fields.cast<pyb::dict>()) slot(item.first.cast<std::string>());
+  } else {
+    for (const WriteRecord* w : paths)
+      if (w->path.size() >= 2 && w->path[1].is_string()) slot(std::string(w->path[1].as_string())).push_back(w);
+  }
+  for (auto& [n, field_paths] : work) {
+    pyb::str name(n);
+    if (!PyDict_Contains(fields.ptr(), name.ptr())) continue;
+    const Value* v = committed.as_map().find(std::string_view(n));
+    PyObject* current = PyObject_GenericGetAttr(obj, name.ptr());
+    if (!current) PyErr_Clear();
+    pyb::object cur = pyb::reinterpret_steal<pyb::object>(current);
+    bool patched = v && cur && !full && !field_paths.empty() && owned.contains(name) &&
+                   PyDict_GetItemWithError(owned.ptr(), name.ptr()) == cur.ptr();
+    for (const WriteRecord* w : field_paths) {
+      if (!patched) break;
+      if (w->path.size() < 2 || !patch(cur.ptr(), *v, w->path, 2, w->appended)) patched = false;
+    }
+    if (patched) continue;
+    pyb::object value = v ? pyb::reinterpret_steal<pyb::object>(to_python(*v, true)) : pyb::none();
+    if (!value) throw pyb::error_already_set();
+    if (PyObject_GenericSetAttr(obj, name.ptr(), value.ptr()) != 0) throw pyb::error_already_set();
+    if (PyDict_Check(value.ptr()) || PyList_Check(value.ptr())) {
+      owned[name] = value;
+    } else if (owned.contains(name)) {
+      PyDict_DelItem(owned.ptr(), name.ptr());
+    }
+  }
+}
+
+void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vector<const WriteRecord*>& paths, bool full) {
   pyb::handle ctx = e.sync_target;
   pyb::object dict = pyb::reinterpret_steal<pyb::object>(PyObject_GenericGetDict(ctx.ptr(), nullptr));
   if (!dict) {
@@ -132,26 +204,12 @@ void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vecto
                                                                 : cls.attr("parse_obj")(clean_copy(committed));
         if (PyObject_GenericSetAttr(ctx.ptr(), pyb::str(attr).ptr(), fresh.ptr()) != 0) throw pyb::error_already_set();
       } else if (is_dataclass_instance(current) && committed.is_map()) {
-        pyb::object fields = pyb::type::of(current).attr("__dataclass_fields__");
-        std::vector<std::string> names;
-        if (full) {
-          for (auto item : fields.cast<pyb::dict>()) names.push_back(item.first.cast<std::string>());
-        } else {
-          for (const Path& p : paths)
-            if (p.size() >= 2 && p[1].is_string()) names.emplace_back(p[1].as_string());
-        }
-        for (const std::string& n : names) {
-          if (!PyDict_Contains(fields.ptr(), pyb::str(n).ptr())) continue;
-          const Value* v = committed.as_map().find(std::string_view(n));
-          pyb::object value = v ? pyb::reinterpret_steal<pyb::object>(to_python(*v, true)) : pyb::none();
-          if (!value) throw pyb::error_already_set();
-          if (PyObject_GenericSetAttr(obj, pyb::str(n).ptr(), value.ptr()) != 0) throw pyb::error_already_set();
-        }
+        sync_dataclass(e, li, obj, committed, paths, full);
       } else {
         bool patched = !full && e.owned_layers[li].ptr() == obj;
-        for (const Path& p : paths) {
+        for (const WriteRecord* w : paths) {
           if (!patched) break;
-          if (p.size() < 2 || !patch(obj, committed, p)) patched = false;
+          if (w->path.size() < 2 || !patch(obj, committed, w->path, 1, w->appended)) patched = false;
         }
         if (!patched) {
           pyb::object fresh = clean_copy(committed);
@@ -175,7 +233,8 @@ void sync_back(PyEngine& e) {
   SnapshotPtr head = e.engine.snapshot();
   if (head->version == e.synced_version) return;
   uint64_t up_to = head->version;
-  std::vector<Path> paths[2];
+  // The write sets are read inside the visitor: keep copies of the records that matter.
+  std::vector<WriteRecord> kept[2];
   bool full[2] = {false, false};
   bool incremental = e.engine.for_each_write_since(
       e.synced_version,
@@ -185,7 +244,7 @@ void sync_back(PyEngine& e) {
             full[li] = true;
           } else if (w.path.root() == kLayers[li].key) {
             if (w.path.size() == 1) full[li] = true;
-            paths[li].push_back(w.path);
+            kept[li].push_back(w);
           }
         }
       },
@@ -194,8 +253,10 @@ void sync_back(PyEngine& e) {
     const Value* committed = head->data.find(kLayers[li].key);
     if (!committed) continue;
     if (!incremental) full[li] = true;
-    if (!full[li] && paths[li].empty()) continue;  // this layer was not written
-    sync_layer(e, li, *committed, paths[li], full[li]);
+    if (!full[li] && kept[li].empty()) continue;  // this layer was not written
+    std::vector<const WriteRecord*> paths;
+    for (const WriteRecord& w : kept[li]) paths.push_back(&w);
+    sync_layer(e, li, *committed, paths, full[li]);
   }
   if (!e.namespace_sync.is_none()) e.namespace_sync(make_state(head, e.meta, engine_hub(e)));
   if (e.sync_state_attr) {

@@ -138,6 +138,7 @@ struct PyEngine {
   pyb::object namespace_sync;                  // callable(state) refreshing namespace data, or None
   bool sync_state_attr = false;                // the context has a `_state` attribute to refresh
   pyb::object owned_layers[2];                 // layer objects the sync created (patched in place)
+  pyb::object owned_fields[2];                 // per layer: field name -> field value the sync created
   uint64_t synced_version = 0;
 };
 

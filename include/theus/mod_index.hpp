@@ -21,10 +21,12 @@ namespace detail {
 struct ModNode;
 }
 
-// One written path of a commit; `erased` marks deletes (used for pruning only).
+// One written path of a commit; `erased` marks deletes (used for pruning). `appended` marks list
+// appends, which lets mirrors of the state (user objects) extend a list instead of copying it.
 struct WriteRecord {
   Path path;
   bool erased = false;
+  bool appended = false;
 };
 
 class ModIndex {

@@ -783,12 +783,6 @@ class TheusEngine:
         """Run ``execute(name, **kwargs)`` to completion on a private event loop (compatibility)."""
         return self._run_private_loop(self.execute(name, **kwargs))
 
-    async def execute_workflow(self, yaml_path: str, **kwargs: Any) -> list:  # pragma: no cover - Flux
-        raise RuntimeError("Flux workflows are not available in this build of theus_core")
-
-    def execute_parallel(self, process_name: str, **kwargs: Any) -> Any:  # pragma: no cover - heavy zone
-        raise RuntimeError("parallel execution is not available in this build of theus_core")
-
     # ---- explicit writes ---------------------------------------------------------------
 
     @contextlib.contextmanager

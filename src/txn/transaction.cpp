@@ -110,9 +110,9 @@ Status Transaction::apply(Delta delta) {
     THEUS_ASSIGN_OR_RETURN(std::optional<Value> existing, find(delta.path));
     std::vector<Path> paths;
     tree::merge_write_paths(existing ? &*existing : nullptr, delta.value, delta.path, &paths);
-    for (auto& p : paths) writes.push_back({std::move(p), false});
+    for (auto& p : paths) writes.push_back({std::move(p), false, false});
   } else {
-    writes.push_back({delta.path, delta.op == DeltaOp::kErase});
+    writes.push_back({delta.path, delta.op == DeltaOp::kErase, delta.op == DeltaOp::kListAppend});
   }
   return record(std::move(delta), std::move(writes));
 }
