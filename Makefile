@@ -3,14 +3,18 @@
 #   make test    build and run every C++ and Python test
 #   make bench   build optimised and run every benchmark (results: build/bench/results.jsonl)
 #   make asan | make tsan   run the C++ tests under sanitizers
+#   make fuzz    run every libFuzzer target for FUZZ_TIME seconds (default 300) each
 #   make fmt     clang-format the C++ sources
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON  ?= python3
 DEV     := build/dev
 RELEASE := build/release
+FUZZ    := build/fuzz
+FUZZ_TIME  ?= 300
+FUZZ_RUNS  ?= 20000
 
 .PHONY: all bootstrap build release demo test test-cpp test-python bench bench-cpp bench-python \
-        asan tsan fmt fmt-check tidy clean
+        asan tsan fuzz fuzz-build fuzz-smoke fmt fmt-check tidy clean
 
 all: build
 
@@ -35,6 +39,7 @@ demo: build
 test: build
 	@$(MAKE) --no-print-directory test-cpp
 	@$(MAKE) --no-print-directory test-python
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 test-cpp:
 	@ctest --preset dev -j $(JOBS) --timeout 300
@@ -67,6 +72,19 @@ tsan: bootstrap
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
 	@ctest --preset tsan -j $(JOBS) --timeout 900
+
+# libFuzzer targets (clang, ASan + UBSan). Each target starts from its seeds in
+# tests/fuzz/corpus/<name>/ and writes new inputs to build/fuzz/corpus/<name>/; a crash leaves its
+# input in build/fuzz/ (crash-*) and fails the target.
+fuzz-build: bootstrap
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
+fuzz-smoke: fuzz-build
+	@scripts/run-fuzz --build $(FUZZ) --runs $(FUZZ_RUNS) --max-time 60
+
+fuzz: fuzz-build
+	@scripts/run-fuzz --build $(FUZZ) --max-time $(FUZZ_TIME)
 
 fmt:
 	@find include src bindings tests bench examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i

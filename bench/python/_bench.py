@@ -49,10 +49,10 @@ class Report:
 
     def print_and_save(self) -> None:
         print(f"== {self.title}")
-        print(f"{'metric':46} {'ours':>14} {'baseline':>14} {'ratio':>8}  baseline is")
+        print(f"{'metric':46} {'ours':>18} {'baseline':>18} {'ratio':>8}  baseline is")
         for f in self.figures:
             ratio = f.value / f.baseline_value if f.baseline_value else float("nan")
-            print(f"{f.metric:46} {_fmt(f.value, f.unit):>14} {_fmt(f.baseline_value, f.unit):>14} "
+            print(f"{f.metric:46} {_fmt(f.value, f.unit):>18} {_fmt(f.baseline_value, f.unit):>18} "
                   f"{ratio:8.2f}  {f.baseline}")
         targets = [f for f in self.figures if f.target]
         if targets:
@@ -75,4 +75,6 @@ def _fmt(v: float, unit: str) -> str:
         return f"{v:.0f} ns"
     if unit == "x":
         return f"{v:.2f} x"
+    if unit == "msg/s":  # throughput, shown with its cost per message
+        return f"{v / 1e3:,.0f}k/s {1e6 / v:.2f} us"
     return f"{v:.3g} {unit}"

@@ -57,6 +57,14 @@ PyObject* exception_for(ErrorCode code) {
       return PyExc_ValueError;
     case ErrorCode::kAuditViolation:
       return e.audit_block;
+    case ErrorCode::kNameError:
+      return PyExc_NameError;
+    case ErrorCode::kIndexError:
+      return PyExc_IndexError;
+    case ErrorCode::kZeroDivision:
+      return PyExc_ZeroDivisionError;
+    case ErrorCode::kAttributeError:
+      return PyExc_AttributeError;
     default:
       return PyExc_RuntimeError;
   }

@@ -4,6 +4,7 @@
 
 namespace theus::py {
 void init_signal(pyb::module_& m);
+void init_flux(pyb::module_& m);
 }
 
 PYBIND11_MODULE(theus_core, m) {
@@ -17,6 +18,7 @@ PYBIND11_MODULE(theus_core, m) {
   tp::init_signal(m);
   tp::init_state(m);
   tp::init_engine(m);
+  tp::init_flux(m);
   tp::init_misc(m);
   m.attr("__version__") = "3.0.26";
 }

@@ -2,15 +2,18 @@
 
 A warehouse with stock levels and an order book. Client threads place orders through processes
 with contracts; a restock process refills; a PURE report reads totals; a schema refuses invalid
-states; an explicit transaction and a compare-and-swap show the other write paths. At the end it
-prints what happened and checks the invariants (no oversold item, stock + shipped == initial +
-restocked, one version per successful execution).
+states; an explicit transaction and a compare-and-swap show the other write paths; a Flux
+workflow (restock_flow.yaml) tops up every low item. At the end it prints what happened and
+checks the invariants (no oversold item, stock + shipped == initial + restocked, one version per
+successful execution, no item left below the workflow's threshold).
 
 Usage: python examples/python/inventory_demo.py [--threads N] [--orders N] [--quiet]
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import random
 import sys
 import threading
@@ -73,6 +76,13 @@ def restock(ctx, item: str, qty: int):
     ctx.domain.restocked += qty
 
 
+@process(inputs=["domain.stock", "domain.restocked"], outputs=["domain.stock", "domain.restocked"])
+def restock_lowest(ctx):
+    item = min(ctx.domain.stock, key=lambda k: ctx.domain.stock[k])
+    ctx.domain.stock[item] += 10
+    ctx.domain.restocked += 10
+
+
 @process(inputs=["domain.stock", "domain.shipped"], outputs=[], semantic=SemanticType.PURE)
 def report(ctx):
     return {"in_stock": sum(ctx.domain.stock.values()), "shipped": sum(ctx.domain.shipped.values())}
@@ -124,7 +134,7 @@ def main(argv=None) -> int:
     app = App()
     engine = TheusEngine(app)
     engine.set_schema(StockSchema)
-    for p in (place_order, restock, report, sneaky, oversell):
+    for p in (place_order, restock, restock_lowest, report, sneaky, oversell):
         engine.register(p)
     initial = sum(engine.state.data["domain"]["stock"].values())
     say(f"Inventory demo: {len(ITEMS)} items, {initial} units, {args.threads} clients x {args.orders} orders")
@@ -156,6 +166,11 @@ def main(argv=None) -> int:
         tx.update(data={"domain.stock.kiwi": engine.state.data["domain"]["stock"]["kiwi"]})
     engine.compare_and_swap(engine.state.version, data={"domain": {"restocked": engine.state.data["domain"].restocked}})
 
+    flow = os.path.join(os.path.dirname(os.path.abspath(__file__)), "restock_flow.yaml")
+    steps = asyncio.run(engine.execute_workflow(flow))
+    say(f"\nWorkflow          restock_flow.yaml ran {len(steps)} steps: "
+        f"{steps.count('restock_lowest')} x restock_lowest, then {steps[-1]}")
+
     totals = engine.execute_sync(report)
     stats = engine._core._stats()
     domain = engine.state.data["domain"]
@@ -174,7 +189,8 @@ def main(argv=None) -> int:
         "no item oversold": all(v >= 0 for v in stock.values()),
         "stock + shipped == initial + restocked": sum(stock.values()) + sum(shipped.values()) == initial + domain.restocked,
         "every accepted order is in the book": len(domain["orders"]) == tally["ok"],
-        "one version per successful execution": commits == tally["ok"] + tally["restocks"] + 1 + 2,
+        "one version per successful execution": commits == tally["ok"] + tally["restocks"] + 2 + len(steps) + 1,
+        "the workflow left no item below 20": min(stock.values()) >= 20 and steps[-1] == "report",
         "the PURE report matches the state": totals == {"in_stock": sum(stock.values()), "shipped": sum(shipped.values())},
         "the user's context objects were synced": app.domain.restocked == domain.restocked,
     }

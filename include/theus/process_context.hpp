@@ -72,7 +72,9 @@ class ProcessContext {
   std::string name_;
   Map args_;
   std::vector<Path> written_;
-  Value local_;  // {"local": scratch map}: per invocation, never committed
+  // {"local": scratch map}: per invocation, never committed; created on first use.
+  const Value& local_root() const;
+  mutable Value local_;
 };
 
 }  // namespace theus

@@ -32,6 +32,11 @@ enum class ErrorCode : unsigned char {
   kInternal,
   kLagged,              // a signal receiver fell behind: "Channel Lagged: missed N messages"
   kClosed,              // a signal channel has no publishers left: "Channel Closed"
+  // Expression evaluation errors named after the Python exception they map to.
+  kNameError,           // unknown name (NameError)
+  kIndexError,          // list index out of range (IndexError)
+  kZeroDivision,        // division or modulo by zero (ZeroDivisionError)
+  kAttributeError,      // missing attribute (AttributeError)
 };
 
 // Name of a code, e.g. "Conflict"; stable, used in logs and test output.

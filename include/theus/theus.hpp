@@ -8,6 +8,9 @@
 #include "theus/delta.hpp"             // IWYU pragma: export
 #include "theus/engine.hpp"            // IWYU pragma: export
 #include "theus/execution.hpp"         // IWYU pragma: export
+#include "theus/flux/expression.hpp"   // IWYU pragma: export
+#include "theus/flux/interpreter.hpp"  // IWYU pragma: export
+#include "theus/flux/workflow.hpp"     // IWYU pragma: export
 #include "theus/mod_index.hpp"         // IWYU pragma: export
 #include "theus/output_mapping.hpp"    // IWYU pragma: export
 #include "theus/path.hpp"              // IWYU pragma: export

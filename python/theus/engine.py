@@ -783,6 +783,75 @@ class TheusEngine:
         """Run ``execute(name, **kwargs)`` to completion on a private event loop (compatibility)."""
         return self._run_private_loop(self.execute(name, **kwargs))
 
+    # ---- workflows ---------------------------------------------------------------------
+
+    @staticmethod
+    def _workflow_source(path_or_yaml: Any) -> Tuple[str, str]:
+        """(yaml text, source name) of ``execute_workflow``'s argument: a path (str or
+        ``os.PathLike``, read as UTF-8 relative to the working directory) or, when the string
+        contains a newline, the YAML document itself."""
+        if isinstance(path_or_yaml, str) and "\n" in path_or_yaml:
+            return path_or_yaml, "<string>"
+        path = os.fspath(path_or_yaml)
+        with open(path, encoding="utf-8") as fh:  # FileNotFoundError names the path
+            return fh.read(), str(path)
+
+    @staticmethod
+    def _workflow_options(kwargs: Dict[str, Any]) -> Tuple[int, bool]:
+        max_ops = kwargs.get("max_ops")
+        if max_ops is None:
+            max_ops = int(os.environ.get("THEUS_MAX_LOOPS", "10000"))
+        debug = kwargs.get("debug")
+        if debug is None:
+            debug = os.environ.get("THEUS_FLUX_DEBUG", "").strip().lower() in ("1", "true", "yes")
+        return int(max_ops), bool(debug)
+
+    async def execute_workflow(self, yaml_path: Any, **kwargs: Any) -> list:
+        """Run a Flux workflow (a YAML file path, or YAML text containing a newline) on this
+        event loop; returns the names of the executed processes in order.
+
+        Every process step goes through the full ``execute()`` pipeline (contract, retries,
+        audit, output mapping, commit); conditions see ``domain``, ``global`` and the latched
+        ``signal`` / ``cmd`` of the state committed by the previous step. Keyword arguments:
+        ``max_ops`` (default ``THEUS_MAX_LOOPS`` or 10000) and ``debug`` (default
+        ``THEUS_FLUX_DEBUG``); others are ignored.
+        """
+        text, source = self._workflow_source(yaml_path)
+        max_ops, debug = self._workflow_options(kwargs)
+        workflow = core.WorkflowEngine(text, max_ops, debug, source=source)
+        run = workflow._engine_run(self._core)
+        # Synchronous registered processes run natively inside advance(); with audit hooks every
+        # step goes through execute() so the validator and the audit counters see it.
+        procs = self._procs if self._audit is None and self._validator is None else None
+        try:
+            while True:
+                step = run.advance(procs)
+                if step is None:
+                    return run.finish()
+                name, pending = step
+                if pending is None:
+                    await self.execute(name)
+                else:
+                    proc, prun, kind, value = pending
+                    awaiting = kind != "wait"
+                    if awaiting:
+                        run.waiting()
+                    try:
+                        await self._continue(proc, prun, kind, value, (), {})
+                    finally:
+                        self._core._sync()
+                    if awaiting:
+                        run.resumed()
+                run.completed()
+        except BaseException:
+            run.fail()
+            raise
+
+    def execute_workflow_sync(self, yaml_path: Any, **kwargs: Any) -> list:
+        """Synchronous ``execute_workflow()``: runs the workflow on a private event loop (refused
+        while an event loop is running in this thread)."""
+        return self._run_private_loop(self.execute_workflow(yaml_path, **kwargs))
+
     # ---- explicit writes ---------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -13,8 +13,12 @@ ProcessContext::ProcessContext(Transaction& tx, const Contract& contract, Access
       contract_(&contract),
       policy_(contract, std::move(access)),
       name_(std::move(process_name)),
-      args_(std::move(args)),
-      local_(Map{{"local", Map()}}) {}
+      args_(std::move(args)) {}
+
+const Value& ProcessContext::local_root() const {
+  if (local_.is_null()) local_ = Value(Map{{"local", Map()}});  // most processes never touch `local`
+  return local_;
+}
 
 Result<Value> ProcessContext::get(const Path& path) const {
   if (path.empty()) return Status(ErrorCode::kInvalidArgument, "cannot read the whole state");
@@ -28,7 +32,7 @@ Result<Value> ProcessContext::get(const Path& path) const {
   THEUS_RETURN_IF_ERROR(policy_.check_root_read(path.root()));
   if (!policy_.admin() && resolve_zone(path) == Zone::kPrivate) return Value();
   THEUS_RETURN_IF_ERROR(policy_.check_read(path));
-  if (path.root() == "local") return tree::lookup(local_, path);
+  if (path.root() == "local") return tree::lookup(local_root(), path);
   return tx_->get(path);
 }
 
@@ -56,7 +60,7 @@ Status ProcessContext::write(Delta delta) {
   Path path = delta.path;
   if (path.root() == "local") {
     // `local` is per-invocation scratch (spec §4.5): never part of the transaction or a commit.
-    Value scratch = local_, unused;
+    Value scratch = local_root(), unused;
     THEUS_RETURN_IF_ERROR(apply_delta(delta, &scratch, &unused, /*replay=*/false));
     local_ = std::move(scratch);
   } else {
@@ -98,7 +102,7 @@ Result<Value> ProcessContext::list_pop(const Path& path, int64_t index) {
     wrote(path);
     return removed;
   }
-  THEUS_ASSIGN_OR_RETURN(Value cur, tree::lookup(local_, path));
+  THEUS_ASSIGN_OR_RETURN(Value cur, tree::lookup(local_root(), path));
   if (!cur.is_list())
     return Status(ErrorCode::kTypeMismatch, "Path '" + path.to_string() + "' holds " +
                                                 std::string(cur.type_name()) + ", not a list");

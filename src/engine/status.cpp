@@ -41,6 +41,14 @@ std::string_view error_code_name(ErrorCode code) noexcept {
       return "Lagged";
     case ErrorCode::kClosed:
       return "Closed";
+    case ErrorCode::kNameError:
+      return "NameError";
+    case ErrorCode::kIndexError:
+      return "IndexError";
+    case ErrorCode::kZeroDivision:
+      return "ZeroDivisionError";
+    case ErrorCode::kAttributeError:
+      return "AttributeError";
   }
   return "Unknown";
 }

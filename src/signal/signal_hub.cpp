@@ -1,51 +1,89 @@
-// SignalHub: ring buffer with sequence numbers; each receiver keeps its own read position.
+// SignalHub: a ring of `capacity` slots indexed by sequence number; each receiver keeps its own
+// read position. One mutex per channel guards everything, and publish / receive hold it for O(1)
+// work: the message is moved into its slot (the evicted one is freed after unlocking), and the
+// last receiver to read a slot moves the message out instead of copying it.
+// Wake-ups cost nothing when nobody waits: publish notifies the condition variable only while a
+// blocking receiver waits on it, and writes a receiver's eventfd only while that receiver is armed
+// (an event loop is waiting on it, see SignalReceiver::try_recv_or_arm).
 #include "theus/signal_hub.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace theus {
 namespace detail {
 
+struct Slot {
+  std::string msg;
+  size_t unread = 0;  // receivers registered at publish time that have not read it yet
+};
+
 struct Channel {
   std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> ring;
-  uint64_t head = 0;        // sequence number of the next message
-  size_t senders = 0;       // live hub handles
-  std::vector<std::weak_ptr<ReceiverState>> receivers;
+  std::condition_variable cv;  // blocking receivers wait here
+  // Everything below is guarded by `mu`.
+  std::vector<Slot> ring;  // size is a power of two
+  uint64_t mask = 0;       // ring.size() - 1
+  uint64_t head = 0;       // sequence number of the next message
+  size_t senders = 1;      // live hub handles; 0 means closed
+  size_t blocked = 0;      // receivers waiting on `cv`
+  size_t armed = 0;        // receivers with an armed eventfd
+  std::vector<ReceiverState*> receivers;  // live receivers; each unregisters in its destructor
 
-  size_t live_receivers_locked();
+  void wake_armed_locked();
 };
 
 struct ReceiverState {
-  std::shared_ptr<Channel> ch;
-  uint64_t next = 0;  // sequence number this receiver reads next
-  int efd = -1;
-  std::mutex fd_mu;
+  explicit ReceiverState(std::shared_ptr<Channel> channel) : ch(std::move(channel)) {}
+  ~ReceiverState();
 
-  ~ReceiverState() {
-    if (efd >= 0) ::close(efd);
-  }
-  void wake() {
-    std::lock_guard lock(fd_mu);
-    if (efd >= 0) {
-      uint64_t one = 1;
-      ssize_t n = ::write(efd, &one, sizeof one);
-      (void)n;  // a full counter already means "readable"
-    }
-  }
+  std::shared_ptr<Channel> ch;
+  // Guarded by ch->mu.
+  uint64_t next = 0;  // sequence number this receiver reads next
+  size_t index = 0;   // position in ch->receivers
+  bool armed = false;
+  // Created once under ch->mu, closed by the destructor; drain_wakeup() reads it without the lock.
+  std::atomic<int> efd{-1};
 };
 
-size_t Channel::live_receivers_locked() {
-  size_t live = 0;
-  std::erase_if(receivers, [](const std::weak_ptr<ReceiverState>& w) { return w.expired(); });
-  live = receivers.size();
-  return live;
+namespace {
+
+void signal_fd(int fd) {
+  uint64_t one = 1;
+  ssize_t n = ::write(fd, &one, sizeof one);
+  (void)n;  // EAGAIN means the counter is saturated: the descriptor is readable anyway
+}
+
+}  // namespace
+
+void Channel::wake_armed_locked() {
+  for (ReceiverState* r : receivers) {
+    if (r->armed) {
+      r->armed = false;
+      signal_fd(r->efd.load(std::memory_order_relaxed));
+    }
+  }
+  armed = 0;
+}
+
+ReceiverState::~ReceiverState() {
+  {
+    std::lock_guard lock(ch->mu);
+    auto& all = ch->receivers;
+    if (index < all.size() && all[index] == this) {  // false only if subscribe() failed midway
+      all[index] = all.back();
+      all[index]->index = index;
+      all.pop_back();
+    }
+    if (armed) --ch->armed;
+  }
+  if (int fd = efd.load(); fd >= 0) ::close(fd);
 }
 
 }  // namespace detail
@@ -54,16 +92,45 @@ using detail::Channel;
 using detail::ReceiverState;
 
 namespace {
+
 size_t round_up_pow2(size_t n) {
   size_t c = 1;
   while (c < n) c <<= 1;
   return c;
 }
+
+// The next message for `st` (channel lock held): a value, kLagged, kClosed, or an empty optional
+// when nothing is pending.
+Result<std::optional<std::string>> take_locked(ReceiverState& st) {
+  Channel& ch = *st.ch;
+  uint64_t cap = ch.mask + 1;
+  uint64_t oldest = ch.head > cap ? ch.head - cap : 0;
+  if (st.next < oldest) {
+    uint64_t missed = oldest - st.next;
+    st.next = oldest;
+    return Status(ErrorCode::kLagged,
+                  "Channel Lagged: missed " + std::to_string(missed) + " messages");
+  }
+  if (st.next < ch.head) {
+    detail::Slot& slot = ch.ring[st.next++ & ch.mask];
+    // Only receivers registered when the message was published can read it, each at most once,
+    // so the last of them may take the string itself.
+    if (slot.unread <= 1) {
+      slot.unread = 0;
+      return std::optional<std::string>(std::move(slot.msg));
+    }
+    --slot.unread;
+    return std::optional<std::string>(slot.msg);
+  }
+  if (ch.senders == 0) return Status(ErrorCode::kClosed, "Channel Closed");
+  return std::optional<std::string>();
+}
+
 }  // namespace
 
 SignalHub::SignalHub(size_t capacity) : ch_(std::make_shared<Channel>()) {
   ch_->ring.resize(round_up_pow2(capacity == 0 ? 1 : capacity));
-  ch_->senders = 1;
+  ch_->mask = ch_->ring.size() - 1;
 }
 
 SignalHub::SignalHub(const SignalHub& other) : ch_(other.ch_) {
@@ -74,79 +141,59 @@ SignalHub::SignalHub(const SignalHub& other) : ch_(other.ch_) {
 SignalHub& SignalHub::operator=(const SignalHub& other) {
   if (this != &other) {
     SignalHub copy(other);
-    std::swap(ch_, copy.ch_);
+    std::swap(ch_, copy.ch_);  // `copy` now releases our old channel
   }
   return *this;
 }
 
 SignalHub::~SignalHub() {
-  if (!ch_) return;
-  std::vector<std::shared_ptr<ReceiverState>> to_wake;
   {
     std::lock_guard lock(ch_->mu);
     if (--ch_->senders > 0) return;
-    for (auto& w : ch_->receivers)
-      if (auto r = w.lock()) to_wake.push_back(r);
+    ch_->wake_armed_locked();
   }
-  ch_->cv.notify_all();
-  for (auto& r : to_wake) r->wake();
+  ch_->cv.notify_all();  // blocked receivers drain what is left, then see kClosed
 }
 
 size_t SignalHub::publish(std::string message) {
-  std::vector<std::shared_ptr<ReceiverState>> to_wake;
+  Channel& ch = *ch_;
   size_t live;
+  bool notify;
   {
-    std::lock_guard lock(ch_->mu);
-    ch_->ring[ch_->head % ch_->ring.size()] = std::move(message);
-    ++ch_->head;
-    live = ch_->live_receivers_locked();
-    for (auto& w : ch_->receivers)
-      if (auto r = w.lock(); r && r->efd >= 0) to_wake.push_back(std::move(r));
+    std::lock_guard lock(ch.mu);
+    detail::Slot& slot = ch.ring[ch.head & ch.mask];
+    slot.msg.swap(message);  // `message` now holds the evicted one, freed after unlocking
+    live = ch.receivers.size();
+    slot.unread = live;
+    ++ch.head;
+    if (ch.armed > 0) ch.wake_armed_locked();
+    notify = ch.blocked > 0;
   }
-  ch_->cv.notify_all();
-  for (auto& r : to_wake) r->wake();
+  // Safe outside the lock: a receiver increments `blocked` and waits atomically under it.
+  if (notify) ch.cv.notify_all();
   return live;
 }
 
 SignalReceiver SignalHub::subscribe() {
-  auto st = std::make_shared<ReceiverState>();
-  st->ch = ch_;
+  auto st = std::make_shared<ReceiverState>(ch_);
   std::lock_guard lock(ch_->mu);
   st->next = ch_->head;
-  ch_->receivers.push_back(st);
+  st->index = ch_->receivers.size();
+  ch_->receivers.push_back(st.get());
   return SignalReceiver(std::move(st));
 }
 
 size_t SignalHub::receiver_count() const {
   std::lock_guard lock(ch_->mu);
-  return ch_->live_receivers_locked();
+  return ch_->receivers.size();
 }
 
-size_t SignalHub::capacity() const { return ch_->ring.size(); }
+size_t SignalHub::capacity() const { return ch_->mask + 1; }
 
 SignalReceiver::SignalReceiver(std::shared_ptr<ReceiverState> state) : st_(std::move(state)) {}
 SignalReceiver::SignalReceiver(SignalReceiver&&) noexcept = default;
 SignalReceiver& SignalReceiver::operator=(SignalReceiver&&) noexcept = default;
 SignalReceiver::~SignalReceiver() = default;
-
-namespace {
-
-// Next message for `st` (lock held): a value, kLagged, kClosed, or nullopt when nothing is pending.
-Result<std::optional<std::string>> take_locked(ReceiverState& st) {
-  Channel& ch = *st.ch;
-  uint64_t cap = ch.ring.size();
-  uint64_t oldest = ch.head > cap ? ch.head - cap : 0;
-  if (st.next < oldest) {
-    uint64_t missed = oldest - st.next;
-    st.next = oldest;
-    return Status(ErrorCode::kLagged, "Channel Lagged: missed " + std::to_string(missed) + " messages");
-  }
-  if (st.next < ch.head) return std::optional<std::string>(ch.ring[st.next++ % cap]);
-  if (ch.senders == 0) return Status(ErrorCode::kClosed, "Channel Closed");
-  return std::optional<std::string>();
-}
-
-}  // namespace
 
 Result<std::optional<std::string>> SignalReceiver::try_recv() {
   std::lock_guard lock(st_->ch->mu);
@@ -154,37 +201,79 @@ Result<std::optional<std::string>> SignalReceiver::try_recv() {
 }
 
 Result<std::string> SignalReceiver::recv() {
-  std::unique_lock lock(st_->ch->mu);
+  Channel& ch = *st_->ch;
+  std::unique_lock lock(ch.mu);
   for (;;) {
     auto r = take_locked(*st_);
     if (!r.is_ok()) return r.status();
     if (*r) return std::move(**r);
-    st_->ch->cv.wait(lock);
+    ++ch.blocked;
+    ch.cv.wait(lock);
+    --ch.blocked;
   }
 }
 
 Result<std::optional<std::string>> SignalReceiver::recv_for(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(st_->ch->mu);
+  Channel& ch = *st_->ch;
+  std::unique_lock lock(ch.mu);
   auto until = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto r = take_locked(*st_);
     if (!r.is_ok() || *r) return r;
-    if (st_->ch->cv.wait_until(lock, until) == std::cv_status::timeout) return take_locked(*st_);
+    ++ch.blocked;
+    std::cv_status waited = ch.cv.wait_until(lock, until);
+    --ch.blocked;
+    if (waited == std::cv_status::timeout) return take_locked(*st_);
+  }
+}
+
+namespace {
+
+// The receiver's eventfd, created on first use (channel lock held); -1 if unavailable.
+int ensure_fd_locked(ReceiverState& st) {
+  int fd = st.efd.load(std::memory_order_relaxed);
+  if (fd < 0) {
+    fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    st.efd.store(fd, std::memory_order_release);
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> SignalReceiver::try_recv_or_arm() {
+  Channel& ch = *st_->ch;
+  std::lock_guard lock(ch.mu);
+  auto r = take_locked(*st_);
+  if (!r.is_ok() || *r) return r;
+  if (ensure_fd_locked(*st_) < 0)
+    return Status(ErrorCode::kInternal, "SignalReceiver: no wake-up descriptor available");
+  if (!st_->armed) {
+    st_->armed = true;
+    ++ch.armed;
+  }
+  return r;
+}
+
+void SignalReceiver::disarm() {
+  std::lock_guard lock(st_->ch->mu);
+  if (st_->armed) {
+    st_->armed = false;
+    --st_->ch->armed;
   }
 }
 
 int SignalReceiver::wakeup_fd() {
-  std::lock_guard lock(st_->ch->mu);  // publishers read efd under the channel lock
-  std::lock_guard fd_lock(st_->fd_mu);
-  if (st_->efd < 0) st_->efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  return st_->efd;
+  std::lock_guard lock(st_->ch->mu);
+  return ensure_fd_locked(*st_);
 }
 
+const void* SignalReceiver::channel_id() const noexcept { return st_->ch.get(); }
+
 void SignalReceiver::drain_wakeup() {
-  std::lock_guard lock(st_->fd_mu);
-  if (st_->efd >= 0) {
-    uint64_t v;
-    ssize_t n = ::read(st_->efd, &v, sizeof v);
+  if (int fd = st_->efd.load(std::memory_order_acquire); fd >= 0) {
+    uint64_t count;
+    ssize_t n = ::read(fd, &count, sizeof count);
     (void)n;  // EAGAIN: nothing to drain
   }
 }
