@@ -32,7 +32,8 @@ std::unique_ptr<Engine> make_engine() {
   if (!engine->compare_and_swap(0, Map{{"domain", Map{{"n", 0}}}})) die("seeding the engine");
   auto noop = theus::Contract::make({}, {}).value();
   auto inc = theus::Contract::make({"domain.n"}, {"domain.n"}).value();
-  if (!engine->register_process({"noop", noop}, [](ProcessContext&) -> Result<Value> { return Value(); }) ||
+  if (!engine->register_process({"noop", noop},
+                                [](ProcessContext&) -> Result<Value> { return Value(); }) ||
       !engine->register_process({"inc", inc}, [](ProcessContext& ctx) -> Result<Value> {
         THEUS_ASSIGN_OR_RETURN(Value n, ctx.get("domain.n"));
         return Value(n.as_int() + 1);
@@ -58,7 +59,8 @@ void BM_FluxTrivialSteps(benchmark::State& state) {
   options.max_ops = kTrivialOps;
   for (auto _ : state) {
     auto r = flux::run_workflow(*engine, wf, options);
-    if (r.is_ok() || r.status().message().find("Safety Trip") == std::string::npos) die("unexpected result");
+    if (r.is_ok() || r.status().message().find("Safety Trip") == std::string::npos)
+      die("unexpected result");
   }
   state.SetItemsProcessed(state.iterations() * kSteps);
 }
@@ -149,12 +151,14 @@ void summarize(const theus_bench::CaptureReporter& runs, std::vector<theus_bench
                std::vector<theus_bench::Target>* targets, int* /*exit_code*/) {
   const double trivial = steps_per_s(runs, "BM_FluxTrivialSteps");
   *figures = {
-      {"flux", "cpp_trivial_steps_per_s", trivial, "steps/s", "plain loop of Engine::execute (no Flux)",
-       steps_per_s(runs, "BM_BaselineExecuteLoop"), false},
+      {"flux", "cpp_trivial_steps_per_s", trivial, "steps/s",
+       "plain loop of Engine::execute (no Flux)", steps_per_s(runs, "BM_BaselineExecuteLoop"),
+       false},
       {"flux", "cpp_counter_steps_per_s", steps_per_s(runs, "BM_FluxCounterSteps"), "steps/s",
-       "plain loop: read domain.n, Engine::execute", steps_per_s(runs, "BM_BaselineCounterLoop"), false},
-      {"flux", "cpp_interpreter_only_steps_per_s", steps_per_s(runs, "BM_InterpreterOnly"), "steps/s",
-       "plain loop recording names", steps_per_s(runs, "BM_BaselinePlainLoop"), false},
+       "plain loop: read domain.n, Engine::execute", steps_per_s(runs, "BM_BaselineCounterLoop"),
+       false},
+      {"flux", "cpp_interpreter_only_steps_per_s", steps_per_s(runs, "BM_InterpreterOnly"),
+       "steps/s", "plain loop recording names", steps_per_s(runs, "BM_BaselinePlainLoop"), false},
   };
   targets->push_back({"Flux trivial steps >= 100,000/s (C++ processes)", trivial >= 100000,
                       theus_bench::format_value(trivial, "steps/s")});
@@ -163,5 +167,6 @@ void summarize(const theus_bench::CaptureReporter& runs, std::vector<theus_bench
 }  // namespace
 
 int main(int argc, char** argv) {
-  return theus_bench::run_main(argc, argv, "bench_flux: Flux steps with C++ processes (CPU time)", summarize);
+  return theus_bench::run_main(argc, argv, "bench_flux: Flux steps with C++ processes (CPU time)",
+                               summarize);
 }

@@ -28,7 +28,8 @@ void write_stderr(std::string_view line) {
   if (err == nullptr || err == Py_None) return;
   std::string text(line);
   text.push_back('\n');
-  PyObject* r = PyObject_CallMethod(err, "write", "s#", text.data(), static_cast<Py_ssize_t>(text.size()));
+  PyObject* r =
+      PyObject_CallMethod(err, "write", "s#", text.data(), static_cast<Py_ssize_t>(text.size()));
   if (r == nullptr) {
     PyErr_Clear();
   } else {
@@ -54,7 +55,8 @@ class WorkflowCache {
     std::vector<std::string> warnings;
     Result<flux::Workflow> wf = flux::Workflow::parse(text, source, &warnings);
     if (!wf.is_ok()) return wf.status();
-    ParsedWorkflow parsed{std::make_shared<const flux::Workflow>(std::move(wf).value()), std::move(warnings)};
+    ParsedWorkflow parsed{std::make_shared<const flux::Workflow>(std::move(wf).value()),
+                          std::move(warnings)};
     order_.emplace_front(key, parsed);
     index_[std::move(key)] = order_.begin();
     if (order_.size() > kCapacity) {
@@ -67,7 +69,8 @@ class WorkflowCache {
  private:
   static constexpr size_t kCapacity = 64;
   std::list<std::pair<std::string, ParsedWorkflow>> order_;
-  std::unordered_map<std::string, std::list<std::pair<std::string, ParsedWorkflow>>::iterator> index_;
+  std::unordered_map<std::string, std::list<std::pair<std::string, ParsedWorkflow>>::iterator>
+      index_;
 };
 
 WorkflowCache& workflow_cache() {
@@ -82,7 +85,9 @@ bool is_awaitable(PyObject* obj) {
   if (t->tp_as_async != nullptr && t->tp_as_async->am_await != nullptr) return true;
   if (PyGen_Check(obj)) {  // generator-based coroutines (types.coroutine)
     static PyObject* isawaitable = nullptr;
-    if (isawaitable == nullptr) isawaitable = pyb::object(pyb::module_::import("inspect").attr("isawaitable")).release().ptr();
+    if (isawaitable == nullptr)
+      isawaitable =
+          pyb::object(pyb::module_::import("inspect").attr("isawaitable")).release().ptr();
     PyObject* r = PyObject_CallOneArg(isawaitable, obj);
     if (r == nullptr) throw pyb::error_already_set();
     bool yes = r == Py_True;
@@ -137,14 +142,18 @@ struct FluxRun {
   pyb::object owner;  // the WorkflowEngine object (keeps `wf` alive)
   PyWorkflow* wf;
   flux::Run run;
-  pyb::object ctx;                  // dict scope, or None for an engine scope
+  pyb::object ctx;                   // dict scope, or None for an engine scope
   std::shared_ptr<PyEngine> engine;  // engine scope
   SnapshotPtr head;                  // the engine's head while next() evaluates conditions
   flux::NameLookup scope;
   bool finished = false;
 
-  FluxRun(pyb::object owner_obj, PyWorkflow* workflow, pyb::object dict, std::shared_ptr<PyEngine> eng)
-      : owner(std::move(owner_obj)), wf(workflow), run(workflow->workflow, workflow->options), ctx(std::move(dict)),
+  FluxRun(pyb::object owner_obj, PyWorkflow* workflow, pyb::object dict,
+          std::shared_ptr<PyEngine> eng)
+      : owner(std::move(owner_obj)),
+        wf(workflow),
+        run(workflow->workflow, workflow->options),
+        ctx(std::move(dict)),
         engine(std::move(eng)) {
     if (engine) {
       scope = flux::snapshot_scope(&head);
@@ -204,7 +213,8 @@ struct FluxRun {
     for (;;) {
       pyb::object name = next();
       if (name.is_none()) return name;
-      PyObject* found = procs.is_none() ? nullptr : PyDict_GetItemWithError(procs.ptr(), name.ptr());
+      PyObject* found =
+          procs.is_none() ? nullptr : PyDict_GetItemWithError(procs.ptr(), name.ptr());
       if (found == nullptr) {
         if (PyErr_Occurred()) throw pyb::error_already_set();
         return pyb::make_tuple(name, pyb::none());
@@ -212,13 +222,15 @@ struct FluxRun {
       auto proc = pyb::handle(found).cast<std::shared_ptr<PyProcess>>();
       auto prun = std::make_unique<ProcessRun>(engine, proc, 0);
       if (proc->is_coroutine || proc->parallel)
-        return pyb::make_tuple(name, pyb::make_tuple(proc, pyb::cast(std::move(prun)), "async", pyb::none()));
+        return pyb::make_tuple(
+            name, pyb::make_tuple(proc, pyb::cast(std::move(prun)), "async", pyb::none()));
       pyb::args no_args = pyb::reinterpret_steal<pyb::args>(PyTuple_New(0));
       pyb::kwargs no_kwargs;
       ProcessRun::StepResult out = prun->run_steps(false, no_args, no_kwargs);
       if (out.step != ProcessRun::Step::kDone) {
         const char* kind = out.step == ProcessRun::Step::kWait ? "wait" : "await";
-        return pyb::make_tuple(name, pyb::make_tuple(proc, pyb::cast(std::move(prun)), kind, out.value));
+        return pyb::make_tuple(name,
+                               pyb::make_tuple(proc, pyb::cast(std::move(prun)), kind, out.value));
       }
       sync_back(*engine);
       completed();
@@ -232,8 +244,9 @@ namespace {
 // does not stop the workflow (or the other observers).
 flux::Fsm::Observer python_observer(pyb::object callback) {
   return [callback = std::move(callback)](FsmState old_state, FsmState new_state) {
-    PyObject* r = PyObject_CallFunctionObjArgs(callback.ptr(), g_fsm_members[static_cast<int>(old_state)],
-                                               g_fsm_members[static_cast<int>(new_state)], nullptr);
+    PyObject* r =
+        PyObject_CallFunctionObjArgs(callback.ptr(), g_fsm_members[static_cast<int>(old_state)],
+                                     g_fsm_members[static_cast<int>(new_state)], nullptr);
     if (r != nullptr) {
       Py_DECREF(r);
       return;
@@ -251,11 +264,13 @@ flux::Fsm::Observer python_observer(pyb::object callback) {
     Py_XDECREF(value);
     Py_XDECREF(tb);
     std::string msg = "WorkflowEngine state observer raised " + what + " (ignored)";
-    if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) < 0) PyErr_WriteUnraisable(callback.ptr());
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) < 0)
+      PyErr_WriteUnraisable(callback.ptr());
   };
 }
 
-std::unique_ptr<FluxRun> start_run(const pyb::object& self, const pyb::object& ctx, std::shared_ptr<PyEngine> engine) {
+std::unique_ptr<FluxRun> start_run(const pyb::object& self, const pyb::object& ctx,
+                                   std::shared_ptr<PyEngine> engine) {
   auto& wf = self.cast<PyWorkflow&>();
   if (wf.running)
     throw std::runtime_error(
@@ -269,9 +284,11 @@ std::unique_ptr<FluxRun> start_run(const pyb::object& self, const pyb::object& c
 void await_on_context_loop(FluxRun& run, pyb::object awaitable) {
   PyObject* loop = PyDict_GetItemString(run.ctx.ptr(), "_loop");  // borrowed
   if (loop == nullptr || loop == Py_None) {
-    if (PyCoro_CheckExact(awaitable.ptr())) awaitable.attr("close")();  // no "never awaited" warning
+    if (PyCoro_CheckExact(awaitable.ptr()))
+      awaitable.attr("close")();  // no "never awaited" warning
     throw std::runtime_error(
-        "Async process returned coroutine but '_loop' missing in context. Use execute_async(), or pass a running "
+        "Async process returned coroutine but '_loop' missing in context. Use execute_async(), or "
+        "pass a running "
         "event loop of another thread as ctx['_loop'].");
   }
   pyb::module_ asyncio = pyb::module_::import("asyncio");
@@ -331,12 +348,14 @@ async def _flux_await(awaitable):
 void init_flux(pyb::module_& m) {
   pyb::object int_enum = pyb::module_::import("enum").attr("IntEnum");
   pyb::list members;
-  for (FsmState s : {FsmState::kPending, FsmState::kRunning, FsmState::kWaitingIO, FsmState::kComplete,
-                     FsmState::kFailed})
+  for (FsmState s : {FsmState::kPending, FsmState::kRunning, FsmState::kWaitingIO,
+                     FsmState::kComplete, FsmState::kFailed})
     members.append(pyb::make_tuple(std::string(flux::fsm_state_name(s)), static_cast<int>(s)));
   pyb::object fsm_cls = int_enum("FSMState", members, pyb::arg("module") = "theus_core");
-  fsm_cls.attr("__doc__") = "Lifecycle of a WorkflowEngine run: Pending, Running, WaitingIO, Complete, Failed.";
-  for (int i = 0; i < 5; ++i) g_fsm_members[i] = fsm_cls(i).release().ptr();  // kept for the process lifetime
+  fsm_cls.attr("__doc__") =
+      "Lifecycle of a WorkflowEngine run: Pending, Running, WaitingIO, Complete, Failed.";
+  for (int i = 0; i < 5; ++i)
+    g_fsm_members[i] = fsm_cls(i).release().ptr();  // kept for the process lifetime
   m.attr("FSMState") = fsm_cls;
 
   pyb::class_<FluxRun>(m, "_FluxRun", "One execution of a WorkflowEngine (internal).")
@@ -350,9 +369,11 @@ void init_flux(pyb::module_& m) {
       .def_property_readonly("ops", [](const FluxRun& r) { return r.run.ops(); })
       .def_property_readonly("executed", [](const FluxRun& r) { return r.run.executed(); });
 
-  pyb::class_<PyWorkflow> cls(m, "WorkflowEngine", pyb::dynamic_attr(),
-                              "A Flux workflow (YAML text) with its FSM: execute, execute_async, simulate.");
-  cls.def(pyb::init([](const std::string& yaml_config, uint64_t max_ops, bool debug, const std::string& source) {
+  pyb::class_<PyWorkflow> cls(
+      m, "WorkflowEngine", pyb::dynamic_attr(),
+      "A Flux workflow (YAML text) with its FSM: execute, execute_async, simulate.");
+  cls.def(pyb::init([](const std::string& yaml_config, uint64_t max_ops, bool debug,
+                       const std::string& source) {
             Result<ParsedWorkflow> parsed = workflow_cache().get(yaml_config, source);
             if (!parsed.is_ok()) throw_if_error(parsed.status());
             for (const std::string& w : parsed.value().warnings) write_stderr(w);
@@ -362,26 +383,32 @@ void init_flux(pyb::module_& m) {
             wf->options.debug = debug;
             wf->options.trace = write_stderr;
             if (debug)
-              write_stderr("[FLUX-DEBUG] Parsed " + std::to_string(wf->workflow->steps().size()) + " top-level steps");
+              write_stderr("[FLUX-DEBUG] Parsed " + std::to_string(wf->workflow->steps().size()) +
+                           " top-level steps");
             return wf;
           }),
           pyb::arg("yaml_config"), pyb::arg("max_ops") = 10000, pyb::arg("debug") = false,
           pyb::arg("source") = "<string>")
-      .def_property_readonly("fsm_state", [](const PyWorkflow& w) { return fsm_object(w.fsm.state()); })
+      .def_property_readonly("fsm_state",
+                             [](const PyWorkflow& w) { return fsm_object(w.fsm.state()); })
       .def_property_readonly("state", [](const PyWorkflow& w) { return fsm_object(w.fsm.state()); })
-      .def_property_readonly("state_history", [](const PyWorkflow& w) { return fsm_history(w.fsm); })
+      .def_property_readonly("state_history",
+                             [](const PyWorkflow& w) { return fsm_history(w.fsm); })
       .def_property_readonly("max_ops", [](const PyWorkflow& w) { return w.options.max_ops; })
       .def_property_readonly("debug", [](const PyWorkflow& w) { return w.options.debug; })
       .def_property_readonly("is_running", [](const PyWorkflow& w) { return w.running; })
       .def(
           "add_state_observer",
           [](PyWorkflow& w, pyb::object callback) {
-            if (!PyCallable_Check(callback.ptr())) throw pyb::type_error("add_state_observer() expects a callable");
+            if (!PyCallable_Check(callback.ptr()))
+              throw pyb::type_error("add_state_observer() expects a callable");
             w.fsm.add_observer(python_observer(std::move(callback)));
           },
-          pyb::arg("callback"), "Call callback(old, new) on every FSM transition, in registration order.")
+          pyb::arg("callback"),
+          "Call callback(old, new) on every FSM transition, in registration order.")
       .def("execute", &execute, pyb::arg("ctx"), pyb::arg("executor"),
-           "Run the workflow synchronously, calling executor(name) for every process step; returns the executed "
+           "Run the workflow synchronously, calling executor(name) for every process step; returns "
+           "the executed "
            "names.")
       .def(
           "simulate",
@@ -390,7 +417,10 @@ void init_flux(pyb::module_& m) {
           },
           pyb::arg("ctx"), "Legacy dry run: walk the `nodes` graph, or list the process steps.")
       .def(
-          "_start", [](const pyb::object& self, const pyb::object& ctx) { return start_run(self, ctx, nullptr); },
+          "_start",
+          [](const pyb::object& self, const pyb::object& ctx) {
+            return start_run(self, ctx, nullptr);
+          },
           pyb::arg("ctx"))
       .def(
           "_engine_run",
@@ -398,11 +428,13 @@ void init_flux(pyb::module_& m) {
             return start_run(self, pyb::none(), std::move(engine));
           },
           pyb::arg("engine"))
-      .def("process_names", [](const PyWorkflow& w) { return w.workflow->referenced_process_names(); },
-           "Every process name the workflow can run (if/while branches included), without repeats.")
+      .def(
+          "process_names",
+          [](const PyWorkflow& w) { return w.workflow->referenced_process_names(); },
+          "Every process name the workflow can run (if/while branches included), without repeats.")
       .def("__repr__", [](const PyWorkflow& w) {
-        return "<WorkflowEngine " + std::to_string(w.workflow->steps().size()) + " steps, state=" +
-               std::string(flux::fsm_state_name(w.fsm.state())) + ">";
+        return "<WorkflowEngine " + std::to_string(w.workflow->steps().size()) +
+               " steps, state=" + std::string(flux::fsm_state_name(w.fsm.state())) + ">";
       });
 
   pyb::dict ns;

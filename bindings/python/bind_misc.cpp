@@ -67,7 +67,8 @@ struct BufferDescriptor {
 }  // namespace
 
 void init_misc(pyb::module_& m) {
-  pyb::class_<SupervisorCore>(m, "SupervisorCore", "Thread-safe key -> object store with per-key versions.")
+  pyb::class_<SupervisorCore>(m, "SupervisorCore",
+                              "Thread-safe key -> object store with per-key versions.")
       .def(pyb::init<>())
       .def("write", &SupervisorCore::write, pyb::arg("key"), pyb::arg("val"))
       .def("read", &SupervisorCore::read, pyb::arg("key"))
@@ -101,9 +102,10 @@ void init_misc(pyb::module_& m) {
 
   pyb::module_ shm = m.def_submodule("shm", "Shared-memory descriptors and the segment registry.");
   pyb::class_<BufferDescriptor>(shm, "BufferDescriptor", "A shared-memory array descriptor.")
-      .def(pyb::init([](std::string name, int64_t size, std::vector<int64_t> shape, std::string dtype) {
-             return BufferDescriptor{std::move(name), size, std::move(shape), std::move(dtype)};
-           }),
+      .def(pyb::init(
+               [](std::string name, int64_t size, std::vector<int64_t> shape, std::string dtype) {
+                 return BufferDescriptor{std::move(name), size, std::move(shape), std::move(dtype)};
+               }),
            pyb::arg("name"), pyb::arg("size"), pyb::arg("shape"), pyb::arg("dtype"))
       .def_readonly("name", &BufferDescriptor::name)
       .def_readonly("size", &BufferDescriptor::size)
@@ -111,10 +113,11 @@ void init_misc(pyb::module_& m) {
       .def_readonly("dtype", &BufferDescriptor::dtype)
       .def("__repr__", [](const BufferDescriptor& b) {
         std::string shape = "[";
-        for (size_t i = 0; i < b.shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(b.shape[i]);
+        for (size_t i = 0; i < b.shape.size(); ++i)
+          shape += (i ? ", " : "") + std::to_string(b.shape[i]);
         shape += "]";
-        return "<BufferDescriptor name='" + b.name + "' size=" + std::to_string(b.size) + " shape=" + shape +
-               " dtype='" + b.dtype + "'>";
+        return "<BufferDescriptor name='" + b.name + "' size=" + std::to_string(b.size) +
+               " shape=" + shape + " dtype='" + b.dtype + "'>";
       });
 }
 

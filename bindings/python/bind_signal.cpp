@@ -29,15 +29,14 @@ struct Names {
   PyObject* add_reader;
   PyObject* remove_reader;
   PyObject* is_closed;
-  PyObject* future_type;           // asyncio.Future
-  PyObject* base_create_future;    // asyncio.BaseEventLoop.create_future
-  PyObject* loop_kwname;           // ("loop",)
+  PyObject* future_type;         // asyncio.Future
+  PyObject* base_create_future;  // asyncio.BaseEventLoop.create_future
+  PyObject* loop_kwname;         // ("loop",)
 };
 Names names;
 
 struct HubObject {
-  PyObject_HEAD
-  SignalHub hub;
+  PyObject_HEAD SignalHub hub;
 };
 
 // Once a recv_async() had to wait, the receiver stays attached to that loop: the loop's reader
@@ -45,8 +44,7 @@ struct HubObject {
 // costs an add_reader/remove_reader pair per wait) until the receiver dies or moves to another
 // loop. Invariant: waiters are pending only while `loop` is set.
 struct ReceiverObject {
-  PyObject_HEAD
-  PyObject* weakrefs;
+  PyObject_HEAD PyObject* weakrefs;
   SignalReceiver rx;
   std::vector<pyb::object> waiters;  // futures, served in FIFO order; done ones pruned lazily
   pyb::object loop;                  // the attached loop, or empty
@@ -100,7 +98,8 @@ pyb::object to_str(const std::string& s) {
       PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape"));
 }
 
-// The Python exception for a receive error (kLagged -> RuntimeError, kClosed -> StopAsyncIteration).
+// The Python exception for a receive error (kLagged -> RuntimeError, kClosed ->
+// StopAsyncIteration).
 PyObject* error_class(const Status& st) {
   return st.code() == ErrorCode::kClosed ? PyExc_StopAsyncIteration : PyExc_RuntimeError;
 }

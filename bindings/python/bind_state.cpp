@@ -31,7 +31,9 @@ void MetaLog::push(std::string key, std::string message) {
   push_slot(Slot{now_seconds(), 0, std::move(key), std::move(message)});
 }
 
-void MetaLog::push_state_update(uint64_t version) { push_slot(Slot{now_seconds(), version, {}, {}}); }
+void MetaLog::push_state_update(uint64_t version) {
+  push_slot(Slot{now_seconds(), version, {}, {}});
+}
 
 std::vector<MetaLog::Entry> MetaLog::entries() const {
   std::lock_guard lock(mu);
@@ -40,7 +42,8 @@ std::vector<MetaLog::Entry> MetaLog::entries() const {
   for (size_t i = 0; i < ring.size(); ++i) {
     const Slot& s = ring[(next + i) % ring.size()];
     if (s.version > 0) {
-      out.push_back(Entry{s.timestamp, "state_update", "State updated to version " + std::to_string(s.version)});
+      out.push_back(Entry{s.timestamp, "state_update",
+                          "State updated to version " + std::to_string(s.version)});
     } else {
       out.push_back(Entry{s.timestamp, s.key, s.message});
     }
@@ -58,7 +61,8 @@ struct PyState {
 
 pyb::object signal_hub_new();  // bind_signal.cpp: a new SignalHub, or None when unavailable
 
-pyb::object make_state(const SnapshotPtr& snap, const std::shared_ptr<MetaLog>& meta, pyb::object hub) {
+pyb::object make_state(const SnapshotPtr& snap, const std::shared_ptr<MetaLog>& meta,
+                       pyb::object hub) {
   return pyb::cast(PyState{snap, meta, std::move(hub)});
 }
 
@@ -109,11 +113,14 @@ Map latch_from(const pyb::object& signal) {
 Map dict_arg(const pyb::object& obj, const char* what) {
   if (obj.is_none()) return Map();
   if (!PyDict_Check(obj.ptr()))
-    throw pyb::type_error(std::string(what) + " must be a dict, got " + Py_TYPE(obj.ptr())->tp_name);
+    throw pyb::type_error(std::string(what) + " must be a dict, got " +
+                          Py_TYPE(obj.ptr())->tp_name);
   return to_value(obj, CopyMode::kCopy).as_map();
 }
 
-Map heavy_arg(const pyb::object& obj) { return obj.is_none() ? Map() : heavy_map(obj.ptr(), "heavy"); }
+Map heavy_arg(const pyb::object& obj) {
+  return obj.is_none() ? Map() : heavy_map(obj.ptr(), "heavy");
+}
 
 pyb::object layer_proxy(const PyState& s, const char* root, uint8_t caps = cap::kRead) {
   const Value* v = s.snap->data.find(std::string_view(root));
@@ -128,10 +135,10 @@ pyb::object layer_proxy(const PyState& s, const char* root, uint8_t caps = cap::
 pyb::object make_outbox(const pyb::object& txobj);  // bind_transaction.cpp
 
 struct PyProcessContext {
-  pyb::object state;   // a State
-  pyb::object local;   // dict
-  pyb::object txobj;   // Transaction or None
-  pyb::object outbox;  // Outbox (shares the tx's pending buffer) or a private list
+  pyb::object state;       // a State
+  pyb::object local;       // dict
+  pyb::object txobj;       // Transaction or None
+  pyb::object outbox;      // Outbox (shares the tx's pending buffer) or a private list
   Scope* scope = nullptr;  // unchecked scope over the transaction (for the layer proxies)
 
   ~PyProcessContext() {
@@ -143,11 +150,14 @@ struct PyProcessContext {
     PyTx& t = txobj.cast<PyTx&>();
     if (!t.tx().data().as_map().find(std::string_view(root))) return pyb::none();
     pyb::str name(root);
-    return pyb::reinterpret_steal<pyb::object>(make_root_proxy(scope, name.ptr(), false, cap::kAllData));
+    return pyb::reinterpret_steal<pyb::object>(
+        make_root_proxy(scope, name.ptr(), false, cap::kAllData));
   }
 };
 
-bool is_process_context(PyObject* obj) { return pyb::isinstance<PyProcessContext>(pyb::handle(obj)); }
+bool is_process_context(PyObject* obj) {
+  return pyb::isinstance<PyProcessContext>(pyb::handle(obj));
+}
 
 Scope* make_scope(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
                   Semantic semantic, bool strict, PyObject* tx, std::shared_ptr<PyEngine> engine,
@@ -159,14 +169,15 @@ void init_state(pyb::module_& m) {
       .def_readonly("key", &MetaLog::Entry::key)
       .def_readonly("message", &MetaLog::Entry::message)
       .def("__repr__", [](const MetaLog::Entry& e) {
-        return "MetaLogEntry(time=" + std::to_string(e.timestamp) + ", key=" +
-               pyb::repr(pyb::str(e.key)).cast<std::string>() + ", msg=" +
-               pyb::repr(pyb::str(e.message)).cast<std::string>() + ")";
+        return "MetaLogEntry(time=" + std::to_string(e.timestamp) +
+               ", key=" + pyb::repr(pyb::str(e.key)).cast<std::string>() +
+               ", msg=" + pyb::repr(pyb::str(e.message)).cast<std::string>() + ")";
       });
 
-  pyb::class_<PyState>(m, "State",
-                       "State(data=None, heavy=None, signal=None, version=1, meta_capacity=1000): an "
-                       "immutable version of the state. update() returns a new version.")
+  pyb::class_<PyState>(
+      m, "State",
+      "State(data=None, heavy=None, signal=None, version=1, meta_capacity=1000): an "
+      "immutable version of the state. update() returns a new version.")
       .def(pyb::init([](pyb::object data, pyb::object heavy, pyb::object signal, int64_t version,
                         size_t meta_capacity) {
              auto snap = std::make_shared<Snapshot>();
@@ -176,18 +187,25 @@ void init_state(pyb::module_& m) {
              (void)signal;  // ignored by the constructor (the hub is new and empty)
              return PyState{snap, std::make_shared<MetaLog>(meta_capacity), signal_hub_new()};
            }),
-           pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(), pyb::arg("signal") = pyb::none(),
-           pyb::arg("version") = 1, pyb::arg("meta_capacity") = 1000)
+           pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(),
+           pyb::arg("signal") = pyb::none(), pyb::arg("version") = 1,
+           pyb::arg("meta_capacity") = 1000)
       .def_property_readonly("version", [](const PyState& s) { return s.snap->version; })
-      .def_property_readonly("data", [](const PyState& s) {
-        return pyb::reinterpret_steal<pyb::object>(make_frozen(Value(s.snap->data)));
-      })
-      .def_property_readonly("heavy", [](const PyState& s) {
-        return pyb::reinterpret_steal<pyb::object>(make_frozen_reference(Value(s.snap->heavy)));
-      })
-      .def_property_readonly("signals", [](const PyState& s) {
-        return pyb::reinterpret_steal<pyb::object>(make_frozen(Value(s.snap->signals)));
-      })
+      .def_property_readonly(
+          "data",
+          [](const PyState& s) {
+            return pyb::reinterpret_steal<pyb::object>(make_frozen(Value(s.snap->data)));
+          })
+      .def_property_readonly(
+          "heavy",
+          [](const PyState& s) {
+            return pyb::reinterpret_steal<pyb::object>(make_frozen_reference(Value(s.snap->heavy)));
+          })
+      .def_property_readonly(
+          "signals",
+          [](const PyState& s) {
+            return pyb::reinterpret_steal<pyb::object>(make_frozen(Value(s.snap->signals)));
+          })
       .def_property_readonly("signal", [](const PyState& s) { return s.hub; })
       .def_property_readonly("domain", [](const PyState& s) { return layer_proxy(s, "domain"); })
       .def_property_readonly("global", [](const PyState& s) { return layer_proxy(s, "global"); })
@@ -196,11 +214,16 @@ void init_state(pyb::module_& m) {
           pyb::arg("read_only") = pyb::none())
       .def_property_readonly("meta", [](const PyState& s) { return s.meta->entries(); })
       .def("get_meta_logs", [](const PyState& s) { return s.meta->entries(); })
-      .def("log_meta", [](const PyState& s, std::string key, std::string message) {
-        s.meta->push(std::move(key), std::move(message));
-      }, pyb::arg("key"), pyb::arg("message"))
+      .def(
+          "log_meta",
+          [](const PyState& s, std::string key, std::string message) {
+            s.meta->push(std::move(key), std::move(message));
+          },
+          pyb::arg("key"), pyb::arg("message"))
       .def("restrict_view",
-           [](const PyState& s) { return PyState{s.snap, s.meta, signal_hub_new()}; })
+           [](const PyState& s) {
+             return PyState{s.snap, s.meta, signal_hub_new()};
+           })
       .def(
           "update",
           [](const PyState& s, pyb::object data, pyb::object heavy, pyb::object signal) {
@@ -215,14 +238,14 @@ void init_state(pyb::module_& m) {
             s.meta->push_state_update(next->version);
             return PyState{next, s.meta, s.hub};
           },
-          pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(), pyb::arg("signal") = pyb::none())
+          pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(),
+          pyb::arg("signal") = pyb::none())
       .def(
           "publish_signals",
           [](const PyState& s, pyb::object signal) {
             if (s.hub.is_none()) return;
             Map latch = latch_from(signal);
-            for (auto item : latch)
-              s.hub.attr("publish")(item.key.str() + ":" + item.value.str());
+            for (auto item : latch) s.hub.attr("publish")(item.key.str() + ":" + item.value.str());
           },
           pyb::arg("signal") = pyb::none())
       .def("__setattr__",
@@ -238,10 +261,12 @@ void init_state(pyb::module_& m) {
              if (!v) return pyb::none();
              return pyb::int_(reinterpret_cast<uintptr_t>(v->node_id()));
            })
-      .def("__repr__", [](const PyState& s) { return "<State v" + std::to_string(s.snap->version) + ">"; });
+      .def("__repr__",
+           [](const PyState& s) { return "<State v" + std::to_string(s.snap->version) + ">"; });
 
-  pyb::class_<PyProcessContext>(m, "ProcessContext", pyb::dynamic_attr(),
-                                "ProcessContext(state, local, tx): what the engine wraps for a process.")
+  pyb::class_<PyProcessContext>(
+      m, "ProcessContext", pyb::dynamic_attr(),
+      "ProcessContext(state, local, tx): what the engine wraps for a process.")
       .def(pyb::init([](pyb::object state, pyb::object local, pyb::object tx) {
              auto ctx = std::make_unique<PyProcessContext>();
              ctx->state = state;

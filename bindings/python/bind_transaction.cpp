@@ -80,7 +80,9 @@ struct Outbox {
       private_buffer.push_back(to_message(msg));
     }
   }
-  pyb::list messages() const { return to_list(tx() ? tx()->tx().pending_outbox() : private_buffer); }
+  pyb::list messages() const {
+    return to_list(tx() ? tx()->tx().pending_outbox() : private_buffer);
+  }
 };
 
 pyb::object make_outbox(const pyb::object& txobj) { return pyb::cast(Outbox{txobj, {}}); }
@@ -95,7 +97,8 @@ PyObject* PyTx::working_copy(const Path& path, const Value& original) {
   for (Shadow& s : shadows) {
     if (s.path == path && s.original.identical(original)) return s.copy.inc_ref().ptr();
   }
-  PyObject* copy = original.is_foreign() ? deepcopy(foreign_object(original)) : to_python(original, true);
+  PyObject* copy =
+      original.is_foreign() ? deepcopy(foreign_object(original)) : to_python(original, true);
   if (!copy) {
     PyErr_Clear();
     try {
@@ -123,7 +126,8 @@ pyb::object PyTx::get_shadow(const pyb::object& val, const std::optional<Path>& 
   pyb::object copy = pyb::reinterpret_steal<pyb::object>(deepcopy(val.ptr()));
   if (!copy) {
     PyErr_Clear();
-    raise_isolation_failure(Py_TYPE(val.ptr())->tp_name, p ? p->to_string() : std::string("<unknown>"));
+    raise_isolation_failure(Py_TYPE(val.ptr())->tp_name,
+                            p ? p->to_string() : std::string("<unknown>"));
   }
   if (PyObject_HasAttrString(copy.ptr(), "_lock_manager") &&
       PyObject_SetAttrString(copy.ptr(), "_lock_manager", Py_None) != 0)
@@ -149,7 +153,8 @@ std::vector<Path> PyTx::infer_shadow_deltas() {
     if (comparable && now == s.original) continue;
     // Only if nothing else rewrote the path meanwhile (a later assignment wins over an older copy).
     auto current = tx().find(s.path);
-    if (current.is_ok() && *current && !(**current).identical(s.original) && !(**current == s.original))
+    if (current.is_ok() && *current && !(**current).identical(s.original) &&
+        !(**current == s.original))
       continue;
     Value detached = to_value(s.copy.ptr(), CopyMode::kCopy, s.path.to_string().c_str());
     throw_if_error(tx().set(s.path, detached));
@@ -164,7 +169,8 @@ std::vector<Path> PyTx::finalize() {
   if (pending_heavy_ && PyDict_GET_SIZE(pending_heavy_.ptr()) > 0) {
     for (auto item : pyb::reinterpret_borrow<pyb::dict>(pending_heavy_)) {
       Value key;
-      if (!key_to_value(item.first.ptr(), &key)) throw pyb::type_error("heavy keys must be strings");
+      if (!key_to_value(item.first.ptr(), &key))
+        throw pyb::type_error("heavy keys must be strings");
       Path p{Value("heavy"), key};
       throw_if_error(tx().set(p, to_value(item.second.ptr(), CopyMode::kHeavy)));
     }
@@ -177,7 +183,8 @@ std::vector<Path> PyTx::finalize() {
         tx().add_signal(v.as_map());
       } else if (v.is_list()) {
         for (const Value& e : v.as_list()) {
-          if (!e.is_map()) throw pyb::type_error("signal entries must be dicts of topic -> payload");
+          if (!e.is_map())
+            throw pyb::type_error("signal entries must be dicts of topic -> payload");
           tx().add_signal(e.as_map());
         }
       } else {
@@ -215,7 +222,8 @@ pyb::dict pending_data(PyTx& t) {
 }
 
 Map to_map(const pyb::handle& obj, const char* error) {
-  if (!PyDict_Check(obj.ptr()) && !is_proxy(obj.ptr()) && !PyObject_TypeCheck(obj.ptr(), &FrozenDictType)) {
+  if (!PyDict_Check(obj.ptr()) && !is_proxy(obj.ptr()) &&
+      !PyObject_TypeCheck(obj.ptr(), &FrozenDictType)) {
     PyErr_SetString(exceptions().context_error, error);
     throw pyb::error_already_set();
   }
@@ -233,7 +241,9 @@ std::shared_ptr<PyEngine> engine_of(const pyb::object& engine);  // bind_engine.
 
 void init_transaction(pyb::module_& m) {
   pyb::class_<OutboxMsg>(m, "OutboxMsg", "OutboxMsg(topic, payload): a message released on commit.")
-      .def(pyb::init([](std::string topic, pyb::object payload) { return OutboxMsg{std::move(topic), std::move(payload)}; }),
+      .def(pyb::init([](std::string topic, pyb::object payload) {
+             return OutboxMsg{std::move(topic), std::move(payload)};
+           }),
            pyb::arg("topic"), pyb::arg("payload"))
       .def_property_readonly("topic", [](const OutboxMsg& m) { return m.topic; })
       .def_property_readonly("payload", [](const OutboxMsg& m) { return m.payload; })
@@ -243,7 +253,8 @@ void init_transaction(pyb::module_& m) {
       });
 
   pyb::class_<Outbox>(m, "Outbox", "The outbox of a running process (ctx.outbox).")
-      .def("add", &Outbox::add, pyb::arg("msg"), "Queue a message; it leaves only if the commit succeeds.")
+      .def("add", &Outbox::add, pyb::arg("msg"),
+           "Queue a message; it leaves only if the commit succeeds.")
       .def_property_readonly("messages", &Outbox::messages);
 
   pyb::class_<OutboxCollector>(m, "OutboxCollector")
@@ -251,9 +262,10 @@ void init_transaction(pyb::module_& m) {
       .def("drain", &OutboxCollector::drain, "Remove and return every queued message.")
       .def("len", &OutboxCollector::len);
 
-  pyb::class_<PyTx>(m, "Transaction",
-                    "Transaction(engine=None, write_timeout_ms=5000): an isolated unit of change. "
-                    "Use as a context manager: a normal exit commits, an exception discards everything.")
+  pyb::class_<PyTx>(
+      m, "Transaction",
+      "Transaction(engine=None, write_timeout_ms=5000): an isolated unit of change. "
+      "Use as a context manager: a normal exit commits, an exception discards everything.")
       .def(pyb::init([](pyb::object engine, int64_t write_timeout_ms) {
              auto tx = std::make_unique<PyTx>();
              tx->engine = engine.is_none() ? std::make_shared<PyEngine>() : engine_of(engine);
@@ -264,7 +276,10 @@ void init_transaction(pyb::module_& m) {
              return tx;
            }),
            pyb::arg("engine") = pyb::none(), pyb::arg("write_timeout_ms") = 5000)
-      .def_property_readonly("outbox", [](pyb::object self) { return OutboxCollector{self, nullptr}; })
+      .def_property_readonly("outbox",
+                             [](pyb::object self) {
+                               return OutboxCollector{self, nullptr};
+                             })
       .def_property_readonly("write_timeout_ms", [](PyTx& t) { return t.write_timeout_ms; })
       .def_property_readonly("pending_data", [](PyTx& t) { return pending_data(t); })
       .def_property_readonly("pending_heavy", [](PyTx& t) { return t.heavy_writes(); })
@@ -272,7 +287,8 @@ void init_transaction(pyb::module_& m) {
       .def(
           "update",
           [](PyTx& t, pyb::object data, pyb::object heavy, pyb::object signal) {
-            if (!data.is_none()) throw_if_error(t.tx().update(to_map(data, "update data must be a dict")));
+            if (!data.is_none())
+              throw_if_error(t.tx().update(to_map(data, "update data must be a dict")));
             if (!heavy.is_none()) {
               if (!PyDict_Check(heavy.ptr())) {
                 PyErr_SetString(exceptions().context_error, "heavy update data must be a dict");
@@ -282,7 +298,8 @@ void init_transaction(pyb::module_& m) {
             }
             if (!signal.is_none()) t.signals().append(signal);
           },
-          pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(), pyb::arg("signal") = pyb::none())
+          pyb::arg("data") = pyb::none(), pyb::arg("heavy") = pyb::none(),
+          pyb::arg("signal") = pyb::none())
       .def(
           "get_shadow",
           [](PyTx& t, pyb::object val, pyb::object path) -> pyb::object {
@@ -295,13 +312,14 @@ void init_transaction(pyb::module_& m) {
           "log_delta",
           [](PyTx& t, std::string path, pyb::object, pyb::object new_val) {
             Path p = parse_path(path);
-            throw_if_error(t.tx().set(p, to_value(new_val.ptr(), resolve_zone(p) == Zone::kHeavy
-                                                                   ? CopyMode::kHeavy
-                                                                   : CopyMode::kCopy)));
+            throw_if_error(t.tx().set(
+                p, to_value(new_val.ptr(),
+                            resolve_zone(p) == Zone::kHeavy ? CopyMode::kHeavy : CopyMode::kCopy)));
           },
           pyb::arg("path"), pyb::arg("old_val") = pyb::none(), pyb::arg("new_val") = pyb::none())
       .def(
-          "log_internal", [](PyTx&, pyb::args, pyb::kwargs) {}, "Accepted for compatibility; records nothing.")
+          "log_internal", [](PyTx&, pyb::args, pyb::kwargs) {},
+          "Accepted for compatibility; records nothing.")
       .def("get_delta_log",
            [](PyTx& t) {
              std::vector<std::string> out;
@@ -310,8 +328,9 @@ void init_transaction(pyb::module_& m) {
            })
       .def("infer_shadow_deltas", [](PyTx& t) { t.infer_shadow_deltas(); })
       .def("build_pending_from_deltas", [](PyTx& t) { return pending_data(t); })
-      .def("commit", [](PyTx& t) { t.infer_shadow_deltas(); },
-           "Compatibility: folds untracked changes into the log. The commit itself is __exit__.")
+      .def(
+          "commit", [](PyTx& t) { t.infer_shadow_deltas(); },
+          "Compatibility: folds untracked changes into the log. The commit itself is __exit__.")
       .def("get_shadow_updates",
            [](PyTx& t) {
              pyb::dict out;
@@ -320,7 +339,8 @@ void init_transaction(pyb::module_& m) {
                Path root = w.path.prefix(is_heavy_root(w.path) && w.path.size() > 1 ? 2 : 1);
                auto v = t.tx().find(root);
                if (!v.is_ok() || !*v) continue;
-               out[pyb::str(root.to_string())] = pyb::reinterpret_steal<pyb::object>(to_python(**v, true));
+               out[pyb::str(root.to_string())] =
+                   pyb::reinterpret_steal<pyb::object>(to_python(**v, true));
              }
              return out;
            })
@@ -349,11 +369,14 @@ void init_transaction(pyb::module_& m) {
           },
           pyb::arg("exc_type") = pyb::none(), pyb::arg("_exc_value") = pyb::none(),
           pyb::arg("_traceback") = pyb::none())
-      .def("__reduce__", [](PyTx&) -> pyb::object {
-        throw std::runtime_error("Transactions cannot be pickled: they are bound to a live engine");
-      })
+      .def("__reduce__",
+           [](PyTx&) -> pyb::object {
+             throw std::runtime_error(
+                 "Transactions cannot be pickled: they are bound to a live engine");
+           })
       .def("__deepcopy__", [](PyTx&, pyb::object) -> pyb::object {
-        throw std::runtime_error("Transactions cannot be deep-copied: they are bound to a live engine");
+        throw std::runtime_error(
+            "Transactions cannot be deep-copied: they are bound to a live engine");
       });
 }
 

@@ -94,8 +94,8 @@ bool is_conflict_exception(PyObject* exc) {
   bool hit = false;
   if (c) {
     std::string_view msg(c, static_cast<size_t>(n));
-    hit = msg.find("CAS Version Mismatch") != msg.npos || msg.find("Strict CAS Mismatch") != msg.npos ||
-          msg.find("System Busy") != msg.npos;
+    hit = msg.find("CAS Version Mismatch") != msg.npos ||
+          msg.find("Strict CAS Mismatch") != msg.npos || msg.find("System Busy") != msg.npos;
   } else {
     PyErr_Clear();
   }
@@ -147,7 +147,8 @@ std::string py_repr(void* obj) {
     Py_DECREF(r);
   }
   if (PyErr_Occurred()) PyErr_Clear();
-  if (out.empty()) out = std::string("<") + Py_TYPE(static_cast<PyObject*>(obj))->tp_name + " object>";
+  if (out.empty())
+    out = std::string("<") + Py_TYPE(static_cast<PyObject*>(obj))->tp_name + " object>";
   PyGILState_Release(g);
   return out;
 }
@@ -203,6 +204,42 @@ bool py_with_attribute(void* obj, const Value& name, const Value& value, Value* 
   return ok;
 }
 
+bool py_truthy(void* obj) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  int t = PyObject_IsTrue(static_cast<PyObject*>(obj));
+  if (t < 0) PyErr_Clear();
+  PyGILState_Release(g);
+  return t != 0;  // an object whose __bool__ fails counts as true, like one without __bool__
+}
+
+// `obj <op> other` with Python's rich comparison (the ForeignCompareOp order is Py_LT..Py_GE).
+bool py_compare(void* obj, const Value& other, int op, bool* result, std::string* error) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  bool ok = false;
+  PyObject* rhs = to_python(other, false);
+  PyObject* r = rhs ? PyObject_RichCompare(static_cast<PyObject*>(obj), rhs, op) : nullptr;
+  int t = r ? PyObject_IsTrue(r) : -1;
+  if (t >= 0) {
+    *result = t != 0;
+    ok = true;
+  } else if (PyErr_Occurred()) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject* text = value ? PyObject_Str(value) : nullptr;
+    const char* c = text ? PyUnicode_AsUTF8(text) : nullptr;
+    if (c) *error = c;
+    Py_XDECREF(text);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    PyErr_Clear();
+  }
+  Py_XDECREF(r);
+  Py_XDECREF(rhs);
+  PyGILState_Release(g);
+  return ok;
+}
+
 // Hooks per Python type, so Value::type_name() reports the real class name. The type is kept
 // alive by the table.
 const ForeignHooks* hooks_for(PyTypeObject* type) {
@@ -218,6 +255,8 @@ const ForeignHooks* hooks_for(PyTypeObject* type) {
   h->repr = py_repr;
   h->get_attribute = py_get_attribute;
   h->with_attribute = py_with_attribute;
+  h->truthy = py_truthy;
+  h->compare = py_compare;
   const ForeignHooks* raw = h.get();
   table.emplace(type, std::move(h));
   return raw;
@@ -354,7 +393,8 @@ bool key_to_value(PyObject* key, Value* out) {
     return true;
   }
   if (PyBytes_Check(key)) {
-    *out = Value::bytes(std::string_view(PyBytes_AS_STRING(key), static_cast<size_t>(PyBytes_GET_SIZE(key))));
+    *out = Value::bytes(
+        std::string_view(PyBytes_AS_STRING(key), static_cast<size_t>(PyBytes_GET_SIZE(key))));
     return true;
   }
   return false;
@@ -385,8 +425,10 @@ Value convert(PyObject* obj, CopyMode mode) {
     return ok ? v : foreign_ref(obj);
   }
   if (PyBytes_Check(obj))
-    return Value::bytes(std::string_view(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
-  if (mode == CopyMode::kHeavy) return foreign_ref(obj);  // the heavy zone keeps objects as they are
+    return Value::bytes(
+        std::string_view(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
+  if (mode == CopyMode::kHeavy)
+    return foreign_ref(obj);  // the heavy zone keeps objects as they are
   Value inner;
   if (view_value(obj, &inner)) return inner;  // proxies and frozen views: their current value
   if (PyDict_Check(obj)) {
@@ -406,7 +448,8 @@ Value convert(PyObject* obj, CopyMode mode) {
         items[i].second = convert(v, mode);
       } catch (IsolationFailure& f) {
         const Value& key = items[i].first;
-        f.suffixes.push_back(key.is_string() ? "." + std::string(key.as_string()) : "[" + key.repr() + "]");
+        f.suffixes.push_back(key.is_string() ? "." + std::string(key.as_string())
+                                             : "[" + key.repr() + "]");
         throw;
       }
       ++i;

@@ -1,9 +1,9 @@
 // FrozenDict and FrozenList: read-only views of committed state (D7). An engine-produced view
 // wraps an immutable Value (nested reads produce further views, opaque objects fresh copies); a
 // FrozenDict constructed from Python wraps the given dict without copying.
-#include <new>
-
 #include "frozen.hpp"
+
+#include <new>
 
 namespace theus::py {
 
@@ -12,10 +12,9 @@ namespace {
 constexpr const char* kImmutable = "Context is Immutable. Use .update()";
 
 struct FrozenObject {
-  PyObject_HEAD
-  Value node;          // engine-produced view
-  PyObject* pydict;    // FrozenDict(dict) constructed from Python (owned), else nullptr
-  bool by_reference;   // heavy-zone view: foreign values are returned as stored, not copied
+  PyObject_HEAD Value node;  // engine-produced view
+  PyObject* pydict;          // FrozenDict(dict) constructed from Python (owned), else nullptr
+  bool by_reference;         // heavy-zone view: foreign values are returned as stored, not copied
 };
 
 FrozenObject* as_frozen(PyObject* o) { return reinterpret_cast<FrozenObject*>(o); }
@@ -170,7 +169,7 @@ PyObject* fd_values_or_items(PyObject* o, bool items) {
   for (auto item : f->node.as_map()) {
     PyObject* k = key_to_python(item.key);
     PyObject* v = k ? (f->by_reference && item.value.is_foreign() ? to_python(item.value, false)
-                                                                 : make_frozen(item.value))
+                                                                  : make_frozen(item.value))
                     : nullptr;
     bool ok = k && push(k, v);
     Py_XDECREF(k);
@@ -281,7 +280,7 @@ PyMethodDef fd_methods[] = {
     {nullptr, nullptr, 0, nullptr}};
 
 PyMappingMethods fd_as_mapping = {fd_len, fd_getitem, fd_setitem};
-PySequenceMethods fd_as_sequence = {nullptr, nullptr, nullptr, nullptr, nullptr,
+PySequenceMethods fd_as_sequence = {nullptr, nullptr, nullptr,     nullptr, nullptr,
                                     nullptr, nullptr, fd_contains, nullptr, nullptr};
 
 // ---- FrozenList ---------------------------------------------------------------------------------
@@ -400,8 +399,8 @@ PyObject* fl_mutator(PyObject*, PyObject*) { return immutable_error(); }
 
 PyObject* fl_richcompare(PyObject* self, PyObject* other, int op) {
   if (op != Py_EQ && op != Py_NE) Py_RETURN_NOTIMPLEMENTED;
-  if (!PyList_Check(other) && !PyTuple_Check(other) && !PyObject_TypeCheck(other, &FrozenListType) &&
-      !is_proxy(other))
+  if (!PyList_Check(other) && !PyTuple_Check(other) &&
+      !PyObject_TypeCheck(other, &FrozenListType) && !is_proxy(other))
     Py_RETURN_NOTIMPLEMENTED;
   Value theirs;
   try {
@@ -436,28 +435,35 @@ PyObject* fl_new(PyTypeObject* type, PyObject* args, PyObject* kwds) {
       return nullptr;
     }
     if (!v.is_list()) {
-      PyErr_Format(PyExc_TypeError, "FrozenList expects a list or tuple, got %s", Py_TYPE(data)->tp_name);
+      PyErr_Format(PyExc_TypeError, "FrozenList expects a list or tuple, got %s",
+                   Py_TYPE(data)->tp_name);
       return nullptr;
     }
   }
   return frozen_alloc(type, v, nullptr);
 }
 
-#define THEUS_MUTATOR(name) {name, fl_mutator, METH_VARARGS, "Refused: FrozenList is immutable."}
+#define THEUS_MUTATOR(name) \
+  { name, fl_mutator, METH_VARARGS, "Refused: FrozenList is immutable." }
 PyMethodDef fl_methods[] = {
     {"count", fl_count, METH_O, "count(x): occurrences of x."},
     {"index", fl_index, METH_O, "index(x): position of the first x (ValueError if absent)."},
     {"copy", fl_copy, METH_NOARGS, "copy(): a plain, detached list."},
     {"to_list", fl_copy, METH_NOARGS, "to_list(): a plain, detached list."},
-    THEUS_MUTATOR("append"), THEUS_MUTATOR("extend"), THEUS_MUTATOR("insert"),
-    THEUS_MUTATOR("pop"),    THEUS_MUTATOR("remove"), THEUS_MUTATOR("clear"),
-    THEUS_MUTATOR("sort"),   THEUS_MUTATOR("reverse"),
+    THEUS_MUTATOR("append"),
+    THEUS_MUTATOR("extend"),
+    THEUS_MUTATOR("insert"),
+    THEUS_MUTATOR("pop"),
+    THEUS_MUTATOR("remove"),
+    THEUS_MUTATOR("clear"),
+    THEUS_MUTATOR("sort"),
+    THEUS_MUTATOR("reverse"),
     {nullptr, nullptr, 0, nullptr}};
 #undef THEUS_MUTATOR
 
 PyMappingMethods fl_as_mapping = {fl_len, fl_subscript, fl_ass_subscript};
-PySequenceMethods fl_as_sequence = {fl_len,   nullptr, nullptr, fl_item,     nullptr,
-                                    nullptr,  nullptr, fl_contains, nullptr, nullptr};
+PySequenceMethods fl_as_sequence = {fl_len,  nullptr, nullptr,     fl_item, nullptr,
+                                    nullptr, nullptr, fl_contains, nullptr, nullptr};
 
 }  // namespace
 
@@ -472,7 +478,8 @@ PyObject* make_frozen(const Value& v) {
       return frozen_alloc(&FrozenListType, v, nullptr);
     case Kind::kForeign: {
       PyObject* copy = to_python(v, /*copy_foreign=*/true);
-      if (copy && PyObject_HasAttrString(copy, "setflags") && PyObject_HasAttrString(copy, "dtype")) {
+      if (copy && PyObject_HasAttrString(copy, "setflags") &&
+          PyObject_HasAttrString(copy, "dtype")) {
         // Data-zone arrays read back non-writeable: writing to them could never reach the engine.
         PyObject* r = PyObject_CallMethod(copy, "setflags", "(OOO)", Py_False, Py_None, Py_None);
         if (!r) PyErr_Clear();

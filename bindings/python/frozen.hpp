@@ -35,7 +35,8 @@ PyObject* make_fixed_proxy(const Value& node, const Path& path, uint8_t caps);
 PyObject* make_root_proxy(Scope* scope, PyObject* root_name, bool read_only, uint8_t caps);
 // Python value of a child read inside a scope: containers as proxies, foreign objects as working
 // copies, scalars raw. Used by the guard for non-root reads.
-PyObject* wrap_tx_value(Scope* scope, const Path& path, const Value& v, bool read_only, uint8_t caps);
+PyObject* wrap_tx_value(Scope* scope, const Path& path, const Value& v, bool read_only,
+                        uint8_t caps);
 
 // Checked reads/writes used by ContextGuard for its own attribute access.
 bool is_proxy(PyObject* obj);

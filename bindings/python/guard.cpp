@@ -13,7 +13,7 @@
 namespace theus::py {
 
 pyb::object make_outbox(const pyb::object& txobj);  // bind_transaction.cpp
-bool wraps_object(PyObject* v);                      // proxy.cpp
+bool wraps_object(PyObject* v);                     // proxy.cpp
 
 namespace {
 
@@ -76,7 +76,8 @@ PyObject* read_root(GuardObject* g, PyObject* name, const std::string& root) {
   // Capabilities without the admin flag: elevation is applied per operation, so a proxy stays
   // correct when AdminTransaction starts or ends while it is alive.
   bool writable = scope->policy->root_declared_writable(root);
-  uint8_t caps = physics(rp, scope->policy->options().overrides) & (writable ? cap::kAllData : cap::kRead);
+  uint8_t caps =
+      physics(rp, scope->policy->options().overrides) & (writable ? cap::kAllData : cap::kRead);
   Transaction& tx = scope->tx->tx();
   std::optional<Value> v;
   if (root == "heavy") {
@@ -86,11 +87,13 @@ PyObject* read_root(GuardObject* g, PyObject* name, const std::string& root) {
   }
   if (!v || v->is_container()) {
     // Containers (and declared roots not created yet) are proxies over the transaction.
-    PyObject* canonical = PyUnicode_FromStringAndSize(root.data(), static_cast<Py_ssize_t>(root.size()));
+    PyObject* canonical =
+        PyUnicode_FromStringAndSize(root.data(), static_cast<Py_ssize_t>(root.size()));
     if (!canonical) return nullptr;
     PyObject* p = make_root_proxy(scope, canonical, !writable, caps);
     Py_DECREF(canonical);
-    if (p && scope->cache_roots && PyUnicode_CHECK_INTERNED(name) && scope->policy->root_declared(root)) {
+    if (p && scope->cache_roots && PyUnicode_CHECK_INTERNED(name) &&
+        scope->policy->root_declared(root)) {
       Py_INCREF(name);
       Py_INCREF(p);
       scope->root_cache.emplace_back(name, p);
@@ -98,9 +101,11 @@ PyObject* read_root(GuardObject* g, PyObject* name, const std::string& root) {
     return p;
   }
   (void)name;
-  ReadAccess ra = scope->checked() && !admin ? scope->policy->read_access(rp) : ReadAccess::kAllowed;
+  ReadAccess ra =
+      scope->checked() && !admin ? scope->policy->read_access(rp) : ReadAccess::kAllowed;
   if (v->is_foreign() && ra != ReadAccess::kDenied) {
-    PyObject* copy = resolve_zone(rp) == Zone::kHeavy ? to_python(*v, false) : scope->tx->working_copy(rp, *v);
+    PyObject* copy =
+        resolve_zone(rp) == Zone::kHeavy ? to_python(*v, false) : scope->tx->working_copy(rp, *v);
     if (!copy || ra == ReadAccess::kAllowed || !wraps_object(copy)) return copy;
     // An object under a navigable root (inputs ["domain.n"], domain is a model): a child guard
     // over the working copy applies the contract to its attributes.
@@ -127,7 +132,8 @@ PyObject* guard_getattro(PyObject* o, PyObject* name) {
   if (_PyType_Lookup(Py_TYPE(o), name)) return PyObject_GenericGetAttr(o, name);
   std::string n = utf8(name);
   if (!n.empty() && n[0] == '_') {
-    bool dunder = n.size() > 4 && n.compare(0, 2, "__") == 0 && n.compare(n.size() - 2, 2, "__") == 0;
+    bool dunder =
+        n.size() > 4 && n.compare(0, 2, "__") == 0 && n.compare(n.size() - 2, 2, "__") == 0;
     if (dunder || (g->scope && g->scope->strict)) {
       if (dunder) return PyObject_GenericGetAttr(o, name);
       return permission_error("Access to private attribute '" + n + "' denied in Strict Mode");
@@ -177,10 +183,13 @@ int write_root(GuardObject* g, const std::string& root, PyObject* value) {
     return -1;
   }
   Status st = scope->policy->check_constant(rp, value ? WriteMode::kWrite : WriteMode::kDelete);
-  if (st.is_ok()) st = scope->policy->check_capability(rp, value ? cap::kUpdate : cap::kDelete, true);
-  if (!st.is_ok() && st.code() == ErrorCode::kPermissionDenied && st.message().rfind("Permission", 0) == 0)
-    st = Status(ErrorCode::kPermissionDenied, "Permission Denied: UPDATE capability required for '" +
-                                                  root + "' (Zone Physics blocked it).");
+  if (st.is_ok())
+    st = scope->policy->check_capability(rp, value ? cap::kUpdate : cap::kDelete, true);
+  if (!st.is_ok() && st.code() == ErrorCode::kPermissionDenied &&
+      st.message().rfind("Permission", 0) == 0)
+    st =
+        Status(ErrorCode::kPermissionDenied, "Permission Denied: UPDATE capability required for '" +
+                                                 root + "' (Zone Physics blocked it).");
   if (!st.is_ok()) {
     set_error(st);
     return -1;
@@ -213,7 +222,8 @@ int guard_setattro(PyObject* o, PyObject* name, PyObject* value) {
   if (PyObject* attr = _PyType_Lookup(Py_TYPE(o), name)) {
     if (Py_TYPE(attr)->tp_descr_set) return PyObject_GenericSetAttr(o, name, value);
   }
-  if (!g->scope || (!n.empty() && n[0] == '_') || n == "log") return PyObject_GenericSetAttr(o, name, value);
+  if (!g->scope || (!n.empty() && n[0] == '_') || n == "log")
+    return PyObject_GenericSetAttr(o, name, value);
   if (g->target) return legacy_guard_write(g, name, n, value);
   return write_root(g, std::string(canonical_root(n)), value);
 }
@@ -265,7 +275,8 @@ PyObject* guard_repr(PyObject* o) {
   GuardObject* g = as_guard(o);
   const char* wrapped = g->target ? Py_TYPE(g->target)->tp_name : "ProcessContext";
   bool admin = g->scope && g->scope->admin();
-  return PyUnicode_FromFormat("<ContextGuard wrapping %s admin=%s>", wrapped, admin ? "True" : "False");
+  return PyUnicode_FromFormat("<ContextGuard wrapping %s admin=%s>", wrapped,
+                              admin ? "True" : "False");
 }
 
 PyObject* m_log(PyObject*, PyObject* msg) {
@@ -286,7 +297,8 @@ PyObject* m_elevate(PyObject* o, PyObject* enabled) {
 
 PyObject* get_outbox(PyObject* o, void*) {
   GuardObject* g = as_guard(o);
-  if (g->target && PyObject_HasAttrString(g->target, "outbox")) return PyObject_GetAttrString(g->target, "outbox");
+  if (g->target && PyObject_HasAttrString(g->target, "outbox"))
+    return PyObject_GetAttrString(g->target, "outbox");
   if (!g->scope) Py_RETURN_NONE;
   if (!g->scope->outbox) {
     if (!g->scope->txobj) Py_RETURN_NONE;
@@ -330,7 +342,7 @@ PyGetSetDef guard_getset[] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyMappingMethods guard_as_mapping = {nullptr, guard_subscript, guard_ass_subscript};
-PySequenceMethods guard_as_sequence = {nullptr, nullptr, nullptr, nullptr,       nullptr,
+PySequenceMethods guard_as_sequence = {nullptr, nullptr, nullptr,        nullptr, nullptr,
                                        nullptr, nullptr, guard_contains, nullptr, nullptr};
 
 std::vector<std::string> string_list(PyObject* seq, const char* what) {
@@ -361,13 +373,16 @@ std::vector<std::string> string_list(PyObject* seq, const char* what) {
   return out;
 }
 
-// ContextGuard(target, inputs, outputs, path_prefix=None, tx=None, is_admin=False, strict_guards=False)
+// ContextGuard(target, inputs, outputs, path_prefix=None, tx=None, is_admin=False,
+// strict_guards=False)
 int guard_init(PyObject* o, PyObject* args, PyObject* kwds) {
-  PyObject *target = Py_None, *inputs = nullptr, *outputs = nullptr, *prefix = Py_None, *tx = Py_None;
+  PyObject *target = Py_None, *inputs = nullptr, *outputs = nullptr, *prefix = Py_None,
+           *tx = Py_None;
   int is_admin = 0, strict = 0;
-  static const char* kwlist[] = {"target", "inputs", "outputs", "path_prefix", "tx", "is_admin", "strict_guards", nullptr};
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|OOpp:ContextGuard", const_cast<char**>(kwlist), &target,
-                                   &inputs, &outputs, &prefix, &tx, &is_admin, &strict))
+  static const char* kwlist[] = {"target", "inputs",   "outputs",       "path_prefix",
+                                 "tx",     "is_admin", "strict_guards", nullptr};
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|OOpp:ContextGuard", const_cast<char**>(kwlist),
+                                   &target, &inputs, &outputs, &prefix, &tx, &is_admin, &strict))
     return -1;
   try {
     auto ins = string_list(inputs, "inputs");
@@ -382,7 +397,8 @@ int guard_init(PyObject* o, PyObject* args, PyObject* kwds) {
     g->target = nullptr;
     // A ProcessContext with a transaction reads through the same transaction roots as
     // engine-made guards; without one (or over any other object) the target is read directly.
-    if (target != Py_None && (!is_process_context(target) || tx == Py_None)) g->target = Py_NewRef(target);
+    if (target != Py_None && (!is_process_context(target) || tx == Py_None))
+      g->target = Py_NewRef(target);
     if (prefix != Py_None) g->prefix = utf8(prefix);
     if (strict) {
       Status st = scope->policy->check_input_zones();

@@ -12,11 +12,10 @@
 namespace theus::py {
 
 struct GuardObject {
-  PyObject_HEAD
-  PyObject* dict;      // instance __dict__ (the type is subclassable)
-  Scope* scope;        // owned reference
-  PyObject* target;    // legacy guards over an arbitrary object (owned), else nullptr
-  std::string prefix;  // legacy guards: path prefix of `target`
+  PyObject_HEAD PyObject* dict;  // instance __dict__ (the type is subclassable)
+  Scope* scope;                  // owned reference
+  PyObject* target;              // legacy guards over an arbitrary object (owned), else nullptr
+  std::string prefix;            // legacy guards: path prefix of `target`
 };
 
 // A guard over `scope` (an instance of theus.guards.ContextGuard when that class is registered).

@@ -8,7 +8,8 @@ namespace theus::py {
 Scope* make_scope(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
                   Semantic semantic, bool strict, PyObject* tx, std::shared_ptr<PyEngine> engine,
                   const std::string& process_name) {
-  auto contract = std::make_shared<const Contract>(unwrap(Contract::make(inputs, outputs, semantic)));
+  auto contract =
+      std::make_shared<const Contract>(unwrap(Contract::make(inputs, outputs, semantic)));
   auto* scope = new Scope();
   scope->contract = contract;
   scope->strict = strict;
@@ -29,8 +30,8 @@ Scope* make_scope(const std::vector<std::string>& inputs, const std::vector<std:
 namespace {
 
 bool is_primitive(PyObject* v) {
-  return v == Py_None || PyBool_Check(v) || PyLong_Check(v) || PyFloat_Check(v) || PyUnicode_Check(v) ||
-         PyCallable_Check(v) || is_numpy_scalar(v);
+  return v == Py_None || PyBool_Check(v) || PyLong_Check(v) || PyFloat_Check(v) ||
+         PyUnicode_Check(v) || PyCallable_Check(v) || is_numpy_scalar(v);
 }
 
 std::string child_path(const GuardObject* g, const std::string& name) {
@@ -77,7 +78,8 @@ PyObject* legacy_guard_read(GuardObject* g, PyObject* name, const std::string& n
     if (resolve_zone(p) == Zone::kPrivate) Py_RETURN_NONE;
   }
   PyObject* v = nullptr;
-  if (PyDict_Check(g->target) || (PyMapping_Check(g->target) && !PyObject_HasAttr(g->target, name))) {
+  if (PyDict_Check(g->target) ||
+      (PyMapping_Check(g->target) && !PyObject_HasAttr(g->target, name))) {
     v = PyObject_GetItem(g->target, name);
   } else {
     v = PyObject_GetAttr(g->target, name);
@@ -92,7 +94,8 @@ PyObject* legacy_guard_read(GuardObject* g, PyObject* name, const std::string& n
     bool container = PyDict_Check(v) || PyList_Check(v) || is_proxy(v) || !is_primitive(v);
     if (ra == ReadAccess::kDenied || (ra == ReadAccess::kNavigate && !container)) {
       Py_DECREF(v);
-      PyErr_Format(PyExc_PermissionError, "Illegal Read: Path '%s' is restricted by Process Contract.",
+      PyErr_Format(PyExc_PermissionError,
+                   "Illegal Read: Path '%s' is restricted by Process Contract.",
                    p.to_string().c_str());
       return nullptr;
     }
@@ -128,7 +131,8 @@ PyObject* guard_value(GuardObject* g, PyObject* v, const std::string& full, cons
     Py_RETURN_NONE;
   }
   bool writable = scope->admin() || scope->policy->root_writable(p.root());
-  uint8_t caps = scope->admin() ? cap::kAll : physics(p, nullptr) & (writable ? cap::kAllData : cap::kRead);
+  uint8_t caps =
+      scope->admin() ? cap::kAll : physics(p, nullptr) & (writable ? cap::kAllData : cap::kRead);
   PyObject* txobj = scope->txobj ? scope->txobj.ptr() : Py_None;
   if (PyDict_Check(v) || PyList_Check(v) || is_proxy(v)) {
     // Containers: a proxy over the transaction's working copy (a read-only view without one).
@@ -146,7 +150,8 @@ PyObject* guard_value(GuardObject* g, PyObject* v, const std::string& full, cons
       }
     }
     PyObject* path = PyUnicode_FromString(full.c_str());
-    PyObject* proxy = make_python_proxy(target.ptr(), path, !writable || txobj == Py_None, txobj, false, caps);
+    PyObject* proxy =
+        make_python_proxy(target.ptr(), path, !writable || txobj == Py_None, txobj, false, caps);
     Py_DECREF(path);
     if (proxy && scope->checked()) attach_scope(proxy, scope, p);
     return proxy;
@@ -179,14 +184,15 @@ int legacy_guard_write(GuardObject* g, PyObject* name, const std::string& n, PyO
   }
   uint8_t caps = scope->admin() ? cap::kAll : physics(p, nullptr);
   if (!(caps & cap::kUpdate)) {
-    PyErr_Format(PyExc_PermissionError,
-                 "Permission Denied: UPDATE capability required for '%s' (Zone Physics blocked it).",
-                 full.c_str());
+    PyErr_Format(
+        PyExc_PermissionError,
+        "Permission Denied: UPDATE capability required for '%s' (Zone Physics blocked it).",
+        full.c_str());
     return -1;
   }
   if (!scope->tx && resolve_zone(p) != Zone::kHeavy) {
-    PyErr_Format(PyExc_PermissionError, "Security Violation: Write to '%s' denied (No active transaction).",
-                 full.c_str());
+    PyErr_Format(PyExc_PermissionError,
+                 "Security Violation: Write to '%s' denied (No active transaction).", full.c_str());
     return -1;
   }
   int rc = value ? PyObject_SetAttr(g->target, name, value) : PyObject_DelAttr(g->target, name);

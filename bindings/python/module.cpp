@@ -5,7 +5,7 @@
 namespace theus::py {
 void init_signal(pyb::module_& m);
 void init_flux(pyb::module_& m);
-}
+}  // namespace theus::py
 
 PYBIND11_MODULE(theus_core, m) {
   namespace tp = theus::py;

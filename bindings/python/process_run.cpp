@@ -8,7 +8,8 @@
 
 namespace theus::py {
 
-pyb::object make_state(const SnapshotPtr& snap, const std::shared_ptr<MetaLog>& meta, pyb::object hub);
+pyb::object make_state(const SnapshotPtr& snap, const std::shared_ptr<MetaLog>& meta,
+                       pyb::object hub);
 pyb::object make_outbox(const pyb::object& txobj);
 pyb::object engine_hub(PyEngine& e);
 
@@ -33,7 +34,6 @@ bool is_state_update(PyObject* o) {
   PyObject* cls = state_update_class_ref();
   return cls && PyObject_IsInstance(o, cls) == 1;
 }
-
 
 Path update_path(const pyb::handle& key) {
   std::string k = pyb::str(key).cast<std::string>();
@@ -102,7 +102,8 @@ std::vector<Map> signal_maps(const pyb::object& signal) {
 
 // ---- PyProcess ------------------------------------------------------------------------------
 
-pyb::object PyProcess::invoke(const pyb::handle& ctx, const pyb::args& args, const pyb::kwargs& kwargs) const {
+pyb::object PyProcess::invoke(const pyb::handle& ctx, const pyb::args& args,
+                              const pyb::kwargs& kwargs) const {
   PyObject* kw = kwargs.ptr();
   pyb::object filtered;
   if (kw && PyDict_GET_SIZE(kw) > 0 && !accepted.is_none()) {
@@ -125,7 +126,8 @@ pyb::object PyProcess::invoke(const pyb::handle& ctx, const pyb::args& args, con
     Py_INCREF(a);
     PyTuple_SET_ITEM(call_args.ptr(), i + 1, a);
   }
-  PyObject* r = PyObject_Call(callable.ptr(), call_args.ptr(), kw && PyDict_GET_SIZE(kw) ? kw : nullptr);
+  PyObject* r =
+      PyObject_Call(callable.ptr(), call_args.ptr(), kw && PyDict_GET_SIZE(kw) ? kw : nullptr);
   if (!r) throw pyb::error_already_set();
   return pyb::reinterpret_steal<pyb::object>(r);
 }
@@ -209,7 +211,8 @@ pyb::object ProcessRun::unwrap(const pyb::handle& obj) {
   if (PyLong_CheckExact(o) || PyUnicode_CheckExact(o) || PyFloat_CheckExact(o) || o == Py_None ||
       PyBool_Check(o))
     return pyb::reinterpret_borrow<pyb::object>(obj);
-  if (is_proxy(o) || PyObject_TypeCheck(o, &FrozenDictType) || PyObject_TypeCheck(o, &FrozenListType)) {
+  if (is_proxy(o) || PyObject_TypeCheck(o, &FrozenDictType) ||
+      PyObject_TypeCheck(o, &FrozenListType)) {
     Value v;
     view_value(o, &v);
     return pyb::reinterpret_steal<pyb::object>(to_python(v, true));
@@ -219,7 +222,8 @@ pyb::object ProcessRun::unwrap(const pyb::handle& obj) {
     return pyb::reinterpret_borrow<pyb::object>(state_update_class_ref())(
         pyb::arg("key") = su.attr("key"), pyb::arg("val") = unwrap(su.attr("val")),
         pyb::arg("data") = unwrap(su.attr("data")), pyb::arg("heavy") = su.attr("heavy"),
-        pyb::arg("signal") = unwrap(su.attr("signal")), pyb::arg("assert_version") = su.attr("assert_version"));
+        pyb::arg("signal") = unwrap(su.attr("signal")),
+        pyb::arg("assert_version") = su.attr("assert_version"));
   }
   if (PyDict_Check(o)) {
     pyb::dict out;
@@ -247,16 +251,19 @@ pyb::object ProcessRun::unwrap(const pyb::handle& obj) {
 
 void ProcessRun::apply_state_update(Transaction& tx, const pyb::object& su) {
   pyb::object key = su.attr("key"), val = su.attr("val"), data = su.attr("data");
-  pyb::object heavy = su.attr("heavy"), signal = su.attr("signal"), assert_v = su.attr("assert_version");
+  pyb::object heavy = su.attr("heavy"), signal = su.attr("signal"),
+              assert_v = su.attr("assert_version");
   std::vector<std::pair<Path, pyb::object>> sets;
   if (!key.is_none() && !val.is_none()) sets.emplace_back(update_path(key), val);
   if (!data.is_none()) {
-    if (!PyDict_Check(data.ptr())) throw pyb::type_error("StateUpdate.data must be a dict of path -> value");
+    if (!PyDict_Check(data.ptr()))
+      throw pyb::type_error("StateUpdate.data must be a dict of path -> value");
     for (auto item : data.cast<pyb::dict>())
       sets.emplace_back(update_path(item.first), pyb::reinterpret_borrow<pyb::object>(item.second));
   }
   if (!heavy.is_none()) {
-    if (!PyDict_Check(heavy.ptr())) throw pyb::type_error("StateUpdate.heavy must be a dict of name -> value");
+    if (!PyDict_Check(heavy.ptr()))
+      throw pyb::type_error("StateUpdate.heavy must be a dict of name -> value");
     for (auto item : heavy.cast<pyb::dict>()) {
       Value k;
       if (!key_to_value(item.first.ptr(), &k)) throw pyb::type_error("heavy names must be strings");
@@ -269,7 +276,8 @@ void ProcessRun::apply_state_update(Transaction& tx, const pyb::object& su) {
       bool covered = false;
       for (const PathPattern& out : proc->contract->outputs()) covered = covered || out.covers(p);
       if (!covered) {
-        PyErr_Format(PyExc_PermissionError, "Write permission denied for path '%s'", p.to_string().c_str());
+        PyErr_Format(PyExc_PermissionError, "Write permission denied for path '%s'",
+                     p.to_string().c_str());
         throw pyb::error_already_set();
       }
     }
@@ -282,7 +290,8 @@ void ProcessRun::apply_state_update(Transaction& tx, const pyb::object& su) {
   if (!assert_v.is_none()) tx.set_assert_version(assert_v.cast<uint64_t>());
 }
 
-void ProcessRun::map_outputs(Transaction& tx, const pyb::object& result, const std::vector<Path>& written) {
+void ProcessRun::map_outputs(Transaction& tx, const pyb::object& result,
+                             const std::vector<Path>& written) {
   const Contract& c = *proc->contract;
   if (c.outputs().empty() || result.is_none()) return;
   Value rv = to_value(result, CopyMode::kReference);
@@ -300,7 +309,8 @@ Status ProcessRun::prepare_and_commit(const pyb::object& result) {
   std::vector<Path> written = scope->guarded_writes;
   for (Path& p : ptx->finalize()) written.push_back(std::move(p));
   // Compliance (rule C) is a strict-guards check. A PURE process cannot write through its view,
-  // and under strict guards any delta it produced (e.g. through the current transaction) is refused.
+  // and under strict guards any delta it produced (e.g. through the current transaction) is
+  // refused.
   if (proc->contract->is_pure() && strict) {
     for (const Delta& d : tx.deltas()) written.push_back(d.path);
   }
@@ -356,7 +366,8 @@ void ProcessRun::wait(double seconds) {
   exec->wait_for_turn(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
 }
 
-ProcessRun::StepResult ProcessRun::run_steps(bool block, const pyb::args& args, const pyb::kwargs& kwargs) {
+ProcessRun::StepResult ProcessRun::run_steps(bool block, const pyb::args& args,
+                                             const pyb::kwargs& kwargs) {
   for (;;) {
     pyb::object ctx = attempt();
     PyObject* var = current_tx_var_ref();

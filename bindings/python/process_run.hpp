@@ -25,7 +25,8 @@ struct PyProcess {
   Status input_zones;
 
   // callable(ctx, *args, **kwargs) with the keyword filtering of @process.
-  pyb::object invoke(const pyb::handle& ctx, const pyb::args& args, const pyb::kwargs& kwargs) const;
+  pyb::object invoke(const pyb::handle& ctx, const pyb::args& args,
+                     const pyb::kwargs& kwargs) const;
 };
 
 struct ProcessRun {
@@ -43,7 +44,8 @@ struct ProcessRun {
   ~ProcessRun();
 
   pyb::object attempt();
-  pyb::object invoke(const pyb::handle& ctx, const pyb::args& args, const pyb::kwargs& kwargs) const {
+  pyb::object invoke(const pyb::handle& ctx, const pyb::args& args,
+                     const pyb::kwargs& kwargs) const {
     return proc->invoke(ctx, args, kwargs);
   }
   // (0, result) committed; (1, wait_seconds) retry. Raises for failures (attempt concluded).

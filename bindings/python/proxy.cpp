@@ -118,7 +118,8 @@ bool scope_admin(const ProxyObject* p) { return p->scope && p->scope->admin(); }
 // Capabilities in force for an operation on `path` (the admin flag lifts all but CONSTANT).
 uint8_t effective_caps(ProxyObject* p, uint8_t caps, const Path& path) {
   if (!scope_admin(p)) return caps;
-  if (has_constant_segment(path) && !p->scope->policy->check_constant(path, WriteMode::kWrite).is_ok())
+  if (has_constant_segment(path) &&
+      !p->scope->policy->check_constant(path, WriteMode::kWrite).is_ok())
     return cap::kRead;
   return cap::kAll;
 }
@@ -207,12 +208,14 @@ const Value* resolve(ProxyObject* p) {
 // An object the proxies wrap as a child proxy: one with instance attributes, not a type, a
 // callable or a module (those are returned as they are).
 bool wraps_object(PyObject* v) {
-  if (PyType_Check(v) || PyCallable_Check(v) || PyModule_Check(v) || is_numpy_scalar(v)) return false;
+  if (PyType_Check(v) || PyCallable_Check(v) || PyModule_Check(v) || is_numpy_scalar(v))
+    return false;
   if (PyObject_HasAttrString(v, "dtype")) return false;  // numpy arrays stay raw working copies
   return PyObject_HasAttrString(v, "__dict__") != 0;
 }
 
-PyObject* wrap_child(ProxyObject* self, PyObject* key, bool item_syntax, const Value& v, int8_t access) {
+PyObject* wrap_child(ProxyObject* self, PyObject* key, bool item_syntax, const Value& v,
+                     int8_t access) {
   int8_t zone = child_zone(self, key);
   if (zone == static_cast<int8_t>(Zone::kPrivate) && !scope_admin(self)) Py_RETURN_NONE;
   uint8_t caps = child_caps(self, key, zone);
@@ -253,7 +256,8 @@ PyObject* wrap_child(ProxyObject* self, PyObject* key, bool item_syntax, const V
       if (!copy || !wraps_object(copy)) return copy;
       // Objects with attributes are child proxies over the working copy (changes are logged).
       PyObject* path = PyUnicode_FromString(cp.to_string().c_str());
-      PyObject* proxy = make_python_proxy(copy, path, self->read_only, self->scope->txobj.ptr(), false, caps);
+      PyObject* proxy =
+          make_python_proxy(copy, path, self->read_only, self->scope->txobj.ptr(), false, caps);
       Py_XDECREF(path);
       Py_DECREF(copy);
       if (proxy && self->scope->checked()) attach_scope(proxy, self->scope, cp);
@@ -305,13 +309,15 @@ int8_t check_child_read(ProxyObject* self, PyObject* key, bool item_syntax, cons
   ReadAccess ra = self->scope->policy->read_access(cp);
   if (ra == ReadAccess::kAllowed) return kAccessCovered;
   if (ra == ReadAccess::kNavigate && v.is_container()) return kAccessNavigate;
-  permission_error("Illegal Read: Path '" + cp.to_string() + "' is restricted by Process Contract.");
+  permission_error("Illegal Read: Path '" + cp.to_string() +
+                   "' is restricted by Process Contract.");
   return -1;
 }
 
 // The first undeclared path under a navigation-only node (for whole-value reads), or OK.
 bool check_whole_read(ProxyObject* self) {
-  if (self->source != Source::kTx || self->access == kAccessCovered || scope_admin(self)) return true;
+  if (self->source != Source::kTx || self->access == kAccessCovered || scope_admin(self))
+    return true;
   const Value* node = resolve(self);
   if (!node) return false;
   const Path& base = proxy_path(self);
@@ -326,7 +332,8 @@ bool check_whole_read(ProxyObject* self) {
     }
     return true;
   }
-  permission_error("Illegal Read: Path '" + base.to_string() + "' is restricted by Process Contract.");
+  permission_error("Illegal Read: Path '" + base.to_string() +
+                   "' is restricted by Process Contract.");
   return false;
 }
 
@@ -356,8 +363,9 @@ PyObject* get_child(ProxyObject* self, PyObject* key, bool item_syntax) {
                    "in wrapped dict at path '%s')",
                    key, key, proxy_path(self).to_string().c_str());
     } else {
-      PyErr_Format(PyExc_AttributeError, "'SupervisorProxy[%s]' object has no attribute '%U'. (Path: '%s')",
-                   type, key, proxy_path(self).to_string().c_str());
+      PyErr_Format(PyExc_AttributeError,
+                   "'SupervisorProxy[%s]' object has no attribute '%U'. (Path: '%s')", type, key,
+                   proxy_path(self).to_string().c_str());
     }
     return nullptr;
   }
@@ -388,11 +396,12 @@ bool check_mutation(ProxyObject* self, const Path& target, uint8_t capability, W
     return true;
   };
   auto check_cap = [&] {
-    uint8_t caps = effective_caps(self, self->caps & physics(target, engine_overrides(self)), target);
+    uint8_t caps =
+        effective_caps(self, self->caps & physics(target, engine_overrides(self)), target);
     if ((caps & capability) != capability) {
       permission_error("Permission Denied: " + std::string(capability_name(capability)) +
-                       " capability required for '" + target.to_string() + "'. (Current Lens: " +
-                       capability_lens(caps) + ")");
+                       " capability required for '" + target.to_string() +
+                       "'. (Current Lens: " + capability_lens(caps) + ")");
       return false;
     }
     return true;
@@ -437,7 +446,8 @@ int set_child(ProxyObject* self, PyObject* key, bool item_syntax, PyObject* valu
     const Value* node = resolve(self);
     Value existing;
     if (!node || !lookup_child(*node, key, &existing)) {
-      if (!PyErr_Occurred()) PyErr_SetObject(item_syntax ? PyExc_KeyError : PyExc_AttributeError, key);
+      if (!PyErr_Occurred())
+        PyErr_SetObject(item_syntax ? PyExc_KeyError : PyExc_AttributeError, key);
       return -1;
     }
     st = tx.erase(cp);
@@ -487,7 +497,8 @@ int proxy_setattro(PyObject* o, PyObject* name, PyObject* value) {
   const char* c = PyUnicode_AsUTF8AndSize(name, &n);
   if (!c) return -1;
   if (n > 0 && c[0] == '_') {
-    PyErr_Format(PyExc_AttributeError, "cannot set private attribute '%U' on a SupervisorProxy", name);
+    PyErr_Format(PyExc_AttributeError, "cannot set private attribute '%U' on a SupervisorProxy",
+                 name);
     return -1;
   }
   if (PyObject* attr = _PyType_Lookup(Py_TYPE(o), name)) {
@@ -611,11 +622,14 @@ PyObject* proxy_repr(PyObject* o) {
 PyObject* proxy_new(PyTypeObject*, PyObject* args, PyObject* kwds) {
   PyObject *target = nullptr, *path = nullptr, *tx = Py_None;
   int read_only = 0, is_shadow = 0, caps = cap::kAllData;
-  static const char* kwlist[] = {"target", "path", "read_only", "transaction", "is_shadow", "capabilities", nullptr};
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OpOpi:SupervisorProxy", const_cast<char**>(kwlist),
-                                   &target, &path, &read_only, &tx, &is_shadow, &caps))
+  static const char* kwlist[] = {"target",    "path",         "read_only", "transaction",
+                                 "is_shadow", "capabilities", nullptr};
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OpOpi:SupervisorProxy",
+                                   const_cast<char**>(kwlist), &target, &path, &read_only, &tx,
+                                   &is_shadow, &caps))
     return nullptr;
-  return make_python_proxy(target, path, read_only != 0, tx, is_shadow != 0, static_cast<uint8_t>(caps));
+  return make_python_proxy(target, path, read_only != 0, tx, is_shadow != 0,
+                           static_cast<uint8_t>(caps));
 }
 
 PyObject* get_capabilities(PyObject* o, void*) {
@@ -633,14 +647,16 @@ PyObject* get_read_only(PyObject* o, void*) { return PyBool_FromLong(as_proxy(o)
 PyObject* get_instance_dict(PyObject*, void*) { return PyDict_New(); }
 
 PyGetSetDef proxy_getset[] = {
-    {"capabilities", get_capabilities, set_capabilities, "Capability bits (READ=1 APPEND=2 UPDATE=4 DELETE=8).", nullptr},
+    {"capabilities", get_capabilities, set_capabilities,
+     "Capability bits (READ=1 APPEND=2 UPDATE=4 DELETE=8).", nullptr},
     {"read_only", get_read_only, nullptr, "True when the proxy cannot write.", nullptr},
-    {"supervisor_target", supervisor_target, nullptr, "The working copy behind the proxy (changes are detected at commit).", nullptr},
+    {"supervisor_target", supervisor_target, nullptr,
+     "The working copy behind the proxy (changes are detected at commit).", nullptr},
     {"__dict__", get_instance_dict, nullptr, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyMappingMethods proxy_as_mapping = {proxy_len, proxy_subscript, proxy_ass_subscript};
-PySequenceMethods proxy_as_sequence = {proxy_len, nullptr, nullptr, nullptr,       nullptr,
+PySequenceMethods proxy_as_sequence = {proxy_len, nullptr, nullptr,        nullptr, nullptr,
                                        nullptr,   nullptr, proxy_contains, nullptr, nullptr};
 
 }  // namespace theus::py
@@ -690,7 +706,8 @@ PyObject* make_root_proxy(Scope* scope, PyObject* root_name, bool read_only, uin
   p->virtual_root = true;
   std::string_view root;
   Py_ssize_t n = 0;
-  if (const char* c = PyUnicode_AsUTF8AndSize(root_name, &n)) root = std::string_view(c, static_cast<size_t>(n));
+  if (const char* c = PyUnicode_AsUTF8AndSize(root_name, &n))
+    root = std::string_view(c, static_cast<size_t>(n));
   if (!scope->checked() || !scope->policy->key_checked(root)) {
     p->access = kAccessCovered;
   } else if (const ReadNode* trie = scope->contract->read_trie()) {

@@ -16,24 +16,23 @@ inline constexpr int8_t kAccessNavigate = 0;  // ancestor of a declared path onl
 inline constexpr int8_t kAccessUnknown = -1;
 
 struct ProxyObject {
-  PyObject_HEAD
-  Source source;
+  PyObject_HEAD Source source;
   bool read_only;
   bool is_shadow;
-  bool item_syntax;     // reached through [key] (affects reported paths only)
-  uint8_t caps;         // capability bits (admin elevation is applied on top, per operation)
-  int8_t access;        // kAccess* (transaction proxies of a checked scope)
-  int8_t zone;          // Zone decided by an ancestor segment, or -1 (data so far)
-  bool virtual_root;    // a declared root missing from the state: reads as an empty map
+  bool item_syntax;       // reached through [key] (affects reported paths only)
+  uint8_t caps;           // capability bits (admin elevation is applied on top, per operation)
+  int8_t access;          // kAccess* (transaction proxies of a checked scope)
+  int8_t zone;            // Zone decided by an ancestor segment, or -1 (data so far)
+  bool virtual_root;      // a declared root missing from the state: reads as an empty map
   const ReadNode* rnode;  // navigation-only proxies of a wildcard-free contract: the read-trie node
-  ProxyObject* parent;  // owned; nullptr at a root
-  PyObject* key;        // owned; this proxy's segment (root name at a root)
-  Scope* scope;         // owned reference; transaction proxies only
-  Value node;           // fixed: the value; transaction: cached resolution at `gen`
+  ProxyObject* parent;    // owned; nullptr at a root
+  PyObject* key;          // owned; this proxy's segment (root name at a root)
+  Scope* scope;           // owned reference; transaction proxies only
+  Value node;             // fixed: the value; transaction: cached resolution at `gen`
   uint64_t gen;
-  Path* path;           // owned, materialised on demand
-  PyObject* target;     // legacy: the wrapped Python object (owned)
-  PyObject* txobj;      // legacy: transaction-like object or nullptr (owned)
+  Path* path;        // owned, materialised on demand
+  PyObject* target;  // legacy: the wrapped Python object (owned)
+  PyObject* txobj;   // legacy: transaction-like object or nullptr (owned)
 };
 
 inline ProxyObject* proxy_cast(PyObject* o) { return reinterpret_cast<ProxyObject*>(o); }

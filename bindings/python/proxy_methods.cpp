@@ -8,7 +8,6 @@ namespace theus::py {
 
 namespace {
 
-
 // The node of a transaction/fixed proxy that must be a map (or a list), with a TypeError naming
 // the method otherwise.
 const Value* node_of_kind(ProxyObject* self, Kind kind, const char* method) {
@@ -16,7 +15,10 @@ const Value* node_of_kind(ProxyObject* self, Kind kind, const char* method) {
   if (!node) return nullptr;
   if (node->kind() != kind) {
     PyErr_Format(PyExc_AttributeError, "'SupervisorProxy[%s]' object has no attribute '%s'",
-                 node->is_map() ? "dict" : node->is_list() ? "list" : "object", method);
+                 node->is_map()    ? "dict"
+                 : node->is_list() ? "list"
+                                   : "object",
+                 method);
     return nullptr;
   }
   return node;
@@ -26,8 +28,8 @@ PyObject* raise_status(const Status& st) { return set_error(st); }
 
 // Runs `op` on this proxy's own path after the mutation checks; records the guarded write.
 template <class Op>
-PyObject* mutate_self_op(ProxyObject* self, uint8_t capability, WriteMode mode, bool capability_first,
-                         Op op) {
+PyObject* mutate_self_op(ProxyObject* self, uint8_t capability, WriteMode mode,
+                         bool capability_first, Op op) {
   if (!resolve(self)) return nullptr;
   const Path& path = proxy_path(self);
   if (!check_mutation(self, path, capability, mode, capability_first)) return nullptr;
@@ -85,8 +87,9 @@ bool legacy_log(ProxyObject* self, const Path& path, PyObject* old_value, PyObje
     e.restore();
     return false;
   }
-  PyObject* r = PyObject_CallMethod(tx, "log_delta", "(sOO)", path.to_string().c_str(),
-                                    old_value ? old_value : Py_None, new_value ? new_value : Py_None);
+  PyObject* r =
+      PyObject_CallMethod(tx, "log_delta", "(sOO)", path.to_string().c_str(),
+                          old_value ? old_value : Py_None, new_value ? new_value : Py_None);
   Py_XDECREF(r);
   return r != nullptr;
 }
@@ -101,7 +104,8 @@ bool legacy_check(ProxyObject* self, const Path& target, uint8_t capability, boo
                    "Supervisor blocked mutation to path '%s': No active transaction found.",
                    proxy_path(self).to_string().c_str());
     } else {
-      PyErr_Format(PyExc_PermissionError, "Supervisor blocked mutation to '%s': No active transaction found.",
+      PyErr_Format(PyExc_PermissionError,
+                   "Supervisor blocked mutation to '%s': No active transaction found.",
                    target.to_string().c_str());
     }
     return false;
@@ -120,12 +124,14 @@ PyObject* legacy_child(ProxyObject* self, PyObject* key, bool item_syntax, PyObj
   if (!key_to_value(key, &seg)) seg = Value("?");
   Path cp = proxy_path(self).child(seg, item_syntax);
   int8_t access = kAccessCovered;
-  if (self->scope && self->scope->checked() && self->access != kAccessCovered && !self->scope->admin()) {
+  if (self->scope && self->scope->checked() && self->access != kAccessCovered &&
+      !self->scope->admin()) {
     ReadAccess ra = self->scope->policy->read_access(cp);
     bool container = PyDict_Check(v) || PyList_Check(v) || wraps_as_proxy(v);
     if (ra == ReadAccess::kDenied || (ra == ReadAccess::kNavigate && !container)) {
       Py_DECREF(v);
-      PyErr_Format(PyExc_PermissionError, "Illegal Read: Path '%s' is restricted by Process Contract.",
+      PyErr_Format(PyExc_PermissionError,
+                   "Illegal Read: Path '%s' is restricted by Process Contract.",
                    cp.to_string().c_str());
       return nullptr;
     }
@@ -186,12 +192,14 @@ PyObject* m_get(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
   PyObject* r = get_child(self, args[0], true);
   if (r || !PyErr_ExceptionMatches(PyExc_KeyError)) return r;
   PyErr_Clear();
-  if (self->access != kAccessCovered && self->scope && self->scope->checked() && !self->scope->admin()) {
+  if (self->access != kAccessCovered && self->scope && self->scope->checked() &&
+      !self->scope->admin()) {
     Value seg;
     key_to_value(args[0], &seg);
     Path cp = proxy_path(self).child(seg, true);
     if (self->scope->policy->read_access(cp) == ReadAccess::kDenied) {
-      PyErr_Format(PyExc_PermissionError, "Illegal Read: Path '%s' is restricted by Process Contract.",
+      PyErr_Format(PyExc_PermissionError,
+                   "Illegal Read: Path '%s' is restricted by Process Contract.",
                    cp.to_string().c_str());
       return nullptr;
     }
@@ -232,9 +240,8 @@ PyObject* values_or_items(PyObject* o, bool items) {
   PyObject* out = PyList_New(0);
   for (Py_ssize_t i = 0; out && i < PyList_GET_SIZE(keys); ++i) {
     PyObject* k = PyList_GET_ITEM(keys, i);
-    PyObject* v = self->source == Source::kPython
-                      ? legacy_get(self, k, true)
-                      : get_child(self, k, true);
+    PyObject* v =
+        self->source == Source::kPython ? legacy_get(self, k, true) : get_child(self, k, true);
     PyObject* x = v && items ? PyTuple_Pack(2, k, v) : v;
     if (items) Py_XDECREF(v);
     if (!x || PyList_Append(out, x) != 0) {
@@ -258,7 +265,8 @@ bool collect_pairs(PyObject* src, std::vector<std::pair<pyb::object, pyb::object
     PyObject *k, *v;
     Py_ssize_t pos = 0;
     while (PyDict_Next(src, &pos, &k, &v))
-      out->emplace_back(pyb::reinterpret_borrow<pyb::object>(k), pyb::reinterpret_borrow<pyb::object>(v));
+      out->emplace_back(pyb::reinterpret_borrow<pyb::object>(k),
+                        pyb::reinterpret_borrow<pyb::object>(v));
     return true;
   }
   if (PyObject_HasAttrString(src, "keys")) {
@@ -271,7 +279,8 @@ bool collect_pairs(PyObject* src, std::vector<std::pair<pyb::object, pyb::object
         Py_DECREF(keys);
         return false;
       }
-      out->emplace_back(pyb::reinterpret_borrow<pyb::object>(k), pyb::reinterpret_steal<pyb::object>(v));
+      out->emplace_back(pyb::reinterpret_borrow<pyb::object>(k),
+                        pyb::reinterpret_steal<pyb::object>(v));
     }
     Py_DECREF(keys);
     return true;
@@ -300,7 +309,8 @@ PyObject* m_update(PyObject* o, PyObject* args, PyObject* kwds) {
   PyObject *other = nullptr, *kwargs = nullptr;
   if (!PyArg_UnpackTuple(args, "update", 0, 2, &other, &kwargs)) return nullptr;
   std::vector<std::pair<pyb::object, pyb::object>> pairs;
-  if (!collect_pairs(other, &pairs) || !collect_pairs(kwargs, &pairs) || !collect_pairs(kwds, &pairs))
+  if (!collect_pairs(other, &pairs) || !collect_pairs(kwargs, &pairs) ||
+      !collect_pairs(kwds, &pairs))
     return nullptr;
   if (self->source == Source::kPython) {
     PyObject* d = PyDict_New();
@@ -312,7 +322,8 @@ PyObject* m_update(PyObject* o, PyObject* args, PyObject* kwds) {
     return r;
   }
   if (!node_of_kind(self, Kind::kMap, "update")) return nullptr;
-  if (!check_mutation(self, proxy_path(self), cap::kUpdate, WriteMode::kWrite, false)) return nullptr;
+  if (!check_mutation(self, proxy_path(self), cap::kUpdate, WriteMode::kWrite, false))
+    return nullptr;
   for (auto& [k, v] : pairs)
     if (set_child(self, k.ptr(), true, v.ptr()) < 0) return nullptr;
   Py_RETURN_NONE;
@@ -447,15 +458,15 @@ PyObject* m_clear(PyObject* o, PyObject*) {
   const Value* node = resolve(self);
   if (!node) return nullptr;
   bool is_list = node->is_list();
-  return mutate_self_op(self, cap::kDelete, WriteMode::kDelete, false, [&](Transaction& tx, const Path& p) {
-    return is_list ? tx.list_clear(p) : tx.clear(p);
-  });
+  return mutate_self_op(
+      self, cap::kDelete, WriteMode::kDelete, false,
+      [&](Transaction& tx, const Path& p) { return is_list ? tx.list_clear(p) : tx.clear(p); });
 }
 
 // ---- list methods -------------------------------------------------------------------------
 
-PyObject* legacy_list_call(ProxyObject* self, const char* method, PyObject* const* args, Py_ssize_t nargs,
-                           PyObject* kwnames, uint8_t capability) {
+PyObject* legacy_list_call(ProxyObject* self, const char* method, PyObject* const* args,
+                           Py_ssize_t nargs, PyObject* kwnames, uint8_t capability) {
   PyObject* a = PyTuple_New(nargs);
   for (Py_ssize_t i = 0; i < nargs; ++i) {
     Py_INCREF(args[i]);
@@ -475,11 +486,12 @@ PyObject* legacy_list_call(ProxyObject* self, const char* method, PyObject* cons
 
 PyObject* m_append(PyObject* o, PyObject* x) {
   ProxyObject* self = proxy_cast(o);
-  if (self->source == Source::kPython) return legacy_list_call(self, "append", &x, 1, nullptr, cap::kAppend);
+  if (self->source == Source::kPython)
+    return legacy_list_call(self, "append", &x, 1, nullptr, cap::kAppend);
   if (!node_of_kind(self, Kind::kList, "append")) return nullptr;
-  return mutate_self_op(self, cap::kAppend, WriteMode::kAppend, true, [&](Transaction& tx, const Path& p) {
-    return tx.list_append(p, convert(x, p));
-  });
+  return mutate_self_op(
+      self, cap::kAppend, WriteMode::kAppend, true,
+      [&](Transaction& tx, const Path& p) { return tx.list_append(p, convert(x, p)); });
 }
 
 PyObject* m_extend(PyObject* o, PyObject* iterable) {
@@ -489,13 +501,14 @@ PyObject* m_extend(PyObject* o, PyObject* iterable) {
   if (!node_of_kind(self, Kind::kList, "extend")) return nullptr;
   PyObject* seq = PySequence_List(iterable);  // materialise first (the iterable may be this list)
   if (!seq) return nullptr;
-  PyObject* r = mutate_self_op(self, cap::kAppend, WriteMode::kAppend, true, [&](Transaction& tx, const Path& p) {
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(seq); ++i) {
-      Status st = tx.list_append(p, convert(PyList_GET_ITEM(seq, i), p));
-      if (!st.is_ok()) return st;
-    }
-    return Status::ok();
-  });
+  PyObject* r = mutate_self_op(
+      self, cap::kAppend, WriteMode::kAppend, true, [&](Transaction& tx, const Path& p) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(seq); ++i) {
+          Status st = tx.list_append(p, convert(PyList_GET_ITEM(seq, i), p));
+          if (!st.is_ok()) return st;
+        }
+        return Status::ok();
+      });
   Py_DECREF(seq);
   return r;
 }
@@ -506,18 +519,21 @@ PyObject* m_insert(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
     PyErr_SetString(PyExc_TypeError, "insert(index, item)");
     return nullptr;
   }
-  if (self->source == Source::kPython) return legacy_list_call(self, "insert", args, 2, nullptr, cap::kAppend);
+  if (self->source == Source::kPython)
+    return legacy_list_call(self, "insert", args, 2, nullptr, cap::kAppend);
   if (!node_of_kind(self, Kind::kList, "insert")) return nullptr;
   Py_ssize_t index = PyNumber_AsSsize_t(args[0], PyExc_IndexError);
   if (index == -1 && PyErr_Occurred()) return nullptr;
-  return mutate_self_op(self, cap::kAppend, WriteMode::kAppend, true, [&](Transaction& tx, const Path& p) {
-    return tx.list_insert(p, index, convert(args[1], p));
-  });
+  return mutate_self_op(self, cap::kAppend, WriteMode::kAppend, true,
+                        [&](Transaction& tx, const Path& p) {
+                          return tx.list_insert(p, index, convert(args[1], p));
+                        });
 }
 
 PyObject* m_remove(PyObject* o, PyObject* x) {
   ProxyObject* self = proxy_cast(o);
-  if (self->source == Source::kPython) return legacy_list_call(self, "remove", &x, 1, nullptr, cap::kDelete);
+  if (self->source == Source::kPython)
+    return legacy_list_call(self, "remove", &x, 1, nullptr, cap::kDelete);
   const Value* node = node_of_kind(self, Kind::kList, "remove");
   if (!node) return nullptr;
   Value v;
@@ -535,19 +551,21 @@ PyObject* m_remove(PyObject* o, PyObject* x) {
     }
     ++i;
   }
-  if (!check_mutation(self, proxy_path(self), cap::kDelete, WriteMode::kDelete, true)) return nullptr;
+  if (!check_mutation(self, proxy_path(self), cap::kDelete, WriteMode::kDelete, true))
+    return nullptr;
   if (index < 0) {
     PyErr_SetString(PyExc_ValueError, "list.remove(x): x not in list");
     return nullptr;
   }
-  return mutate_self_op(self, cap::kDelete, WriteMode::kDelete, true, [&](Transaction& tx, const Path& p) {
-    return tx.list_pop(p, index).status();
-  });
+  return mutate_self_op(
+      self, cap::kDelete, WriteMode::kDelete, true,
+      [&](Transaction& tx, const Path& p) { return tx.list_pop(p, index).status(); });
 }
 
 PyObject* m_sort(PyObject* o, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   ProxyObject* self = proxy_cast(o);
-  if (self->source == Source::kPython) return legacy_list_call(self, "sort", args, nargs, kwnames, cap::kUpdate);
+  if (self->source == Source::kPython)
+    return legacy_list_call(self, "sort", args, nargs, kwnames, cap::kUpdate);
   const Value* node = node_of_kind(self, Kind::kList, "sort");
   if (!node) return nullptr;
   // Keyword forms sort(key=f, reverse=True) and the legacy positional mapping sort({"key": f}).
@@ -571,10 +589,11 @@ PyObject* m_sort(PyObject* o, PyObject* const* args, Py_ssize_t nargs, PyObject*
     Py_DECREF(empty);
     if (done) {
       Py_DECREF(done);
-      r = mutate_self_op(self, cap::kUpdate, WriteMode::kWrite, true, [&](Transaction& tx, const Path& p) {
-        Value sorted = to_value(plain, CopyMode::kReference);
-        return tx.list_replace(p, sorted.as_list());
-      });
+      r = mutate_self_op(self, cap::kUpdate, WriteMode::kWrite, true,
+                         [&](Transaction& tx, const Path& p) {
+                           Value sorted = to_value(plain, CopyMode::kReference);
+                           return tx.list_replace(p, sorted.as_list());
+                         });
     }
     Py_DECREF(plain);
   }
@@ -584,15 +603,16 @@ PyObject* m_sort(PyObject* o, PyObject* const* args, Py_ssize_t nargs, PyObject*
 
 PyObject* m_reverse(PyObject* o, PyObject*) {
   ProxyObject* self = proxy_cast(o);
-  if (self->source == Source::kPython) return legacy_list_call(self, "reverse", nullptr, 0, nullptr, cap::kUpdate);
+  if (self->source == Source::kPython)
+    return legacy_list_call(self, "reverse", nullptr, 0, nullptr, cap::kUpdate);
   const Value* node = node_of_kind(self, Kind::kList, "reverse");
   if (!node) return nullptr;
   std::vector<Value> items = node->as_list().to_vector();
   std::reverse(items.begin(), items.end());
   List reversed = List::from_vector(std::move(items));
-  return mutate_self_op(self, cap::kUpdate, WriteMode::kWrite, true, [&](Transaction& tx, const Path& p) {
-    return tx.list_replace(p, reversed);
-  });
+  return mutate_self_op(
+      self, cap::kUpdate, WriteMode::kWrite, true,
+      [&](Transaction& tx, const Path& p) { return tx.list_replace(p, reversed); });
 }
 
 // ---- conversions and misc -----------------------------------------------------------------
@@ -601,7 +621,8 @@ PyObject* m_to_dict(PyObject* o, PyObject*) {
   ProxyObject* self = proxy_cast(o);
   if (self->source == Source::kPython) {
     for (const char* m : {"model_dump", "to_dict"}) {
-      if (PyObject_HasAttrString(self->target, m)) return PyObject_CallMethod(self->target, m, nullptr);
+      if (PyObject_HasAttrString(self->target, m))
+        return PyObject_CallMethod(self->target, m, nullptr);
     }
     if (PyDict_Check(self->target)) return PyDict_Copy(self->target);
     PyErr_SetString(PyExc_AttributeError, "Wrapped object has no to_dict/model_dump");
@@ -642,8 +663,8 @@ PyObject* m_wrap_result(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
     Py_INCREF(val);
     return val;
   }
-  PyObject* c = make_python_proxy(val, nullptr, self->read_only, self->txobj ? self->txobj : Py_None,
-                                  self->is_shadow, self->caps);
+  PyObject* c = make_python_proxy(val, nullptr, self->read_only,
+                                  self->txobj ? self->txobj : Py_None, self->is_shadow, self->caps);
   if (!c) return nullptr;
   Value seg;
   if (!key_to_value(args[0], &seg)) seg = Value("?");
@@ -802,16 +823,18 @@ PyObject* legacy_get(ProxyObject* self, PyObject* key, bool item_syntax) {
     v = PyObject_GetItem(t, key);
     if (!v && !item_syntax && PyErr_ExceptionMatches(PyExc_KeyError)) {
       PyErr_Clear();
-      PyErr_Format(PyExc_AttributeError,
-                   "'SupervisorProxy[dict]' object has no attribute '%U'. (Hint: Key '%U' missing in "
-                   "wrapped dict at path '%s')",
-                   key, key, proxy_path(self).to_string().c_str());
+      PyErr_Format(
+          PyExc_AttributeError,
+          "'SupervisorProxy[dict]' object has no attribute '%U'. (Hint: Key '%U' missing in "
+          "wrapped dict at path '%s')",
+          key, key, proxy_path(self).to_string().c_str());
     }
   } else {
     v = PyObject_GetAttr(t, key);
     if (!v && PyErr_ExceptionMatches(PyExc_AttributeError)) {
       PyErr_Clear();
-      PyErr_Format(PyExc_AttributeError, "'SupervisorProxy[%s]' object has no attribute '%U'. (Path: '%s')",
+      PyErr_Format(PyExc_AttributeError,
+                   "'SupervisorProxy[%s]' object has no attribute '%U'. (Path: '%s')",
                    Py_TYPE(t)->tp_name, key, proxy_path(self).to_string().c_str());
     }
   }
@@ -824,7 +847,8 @@ void attach_scope(PyObject* proxy, Scope* scope, const Path& path) {
   scope->retain();
   if (p->scope) p->scope->release();
   p->scope = scope;
-  p->access = scope->policy->read_access(path) == ReadAccess::kAllowed ? kAccessCovered : kAccessNavigate;
+  p->access =
+      scope->policy->read_access(path) == ReadAccess::kAllowed ? kAccessCovered : kAccessNavigate;
 }
 
 int legacy_set(ProxyObject* self, PyObject* key, bool item_syntax, PyObject* value) {

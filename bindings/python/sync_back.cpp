@@ -10,7 +10,8 @@
 
 namespace theus::py {
 
-pyb::object make_state(const SnapshotPtr& snap, const std::shared_ptr<MetaLog>& meta, pyb::object hub);
+pyb::object make_state(const SnapshotPtr& snap, const std::shared_ptr<MetaLog>& meta,
+                       pyb::object hub);
 pyb::object engine_hub(PyEngine& e);
 
 namespace {
@@ -19,7 +20,8 @@ struct Layer {
   const char* key;
   const char* attrs[2];
 };
-constexpr Layer kLayers[] = {{"domain", {"domain", "domain_ctx"}}, {"global", {"global_ctx", "global"}}};
+constexpr Layer kLayers[] = {{"domain", {"domain", "domain_ctx"}},
+                             {"global", {"global_ctx", "global"}}};
 
 // The plain, detached copy of a committed layer (top-level `_` keys dropped).
 pyb::object clean_copy(const Value& v) {
@@ -88,7 +90,8 @@ bool extend_list(PyObject* list, const Value& committed) {
 
 // `root` mirrors `head` (the committed value at path[0..start)); `appended` marks a list append at
 // `path`, patched by extending the mirrored list rather than copying it.
-bool patch(PyObject* root, const Value& head, const Path& path, size_t start = 1, bool appended = false) {
+bool patch(PyObject* root, const Value& head, const Path& path, size_t start = 1,
+           bool appended = false) {
   if (appended && path.size() == start) return extend_list(root, head);
   PyObject* cur = root;
   const Value* hv = &head;
@@ -138,8 +141,8 @@ bool patch(PyObject* root, const Value& head, const Path& path, size_t start = 1
 // Dataclass layers are updated in place, field by field. A field value the sync created itself is
 // owned by the engine and patched at the written paths; any other is replaced by a fresh copy
 // (which the engine then owns): the user's own objects are never mutated.
-void sync_dataclass(PyEngine& e, size_t li, PyObject* obj, const Value& committed, const std::vector<const WriteRecord*>& paths,
-                    bool full) {
+void sync_dataclass(PyEngine& e, size_t li, PyObject* obj, const Value& committed,
+                    const std::vector<const WriteRecord*>& paths, bool full) {
   pyb::object fields = pyb::type::of(pyb::handle(obj)).attr("__dataclass_fields__");
   if (!e.owned_fields[li]) e.owned_fields[li] = pyb::dict();
   pyb::dict owned = pyb::reinterpret_borrow<pyb::dict>(e.owned_fields[li]);
@@ -155,7 +158,8 @@ void sync_dataclass(PyEngine& e, size_t li, PyObject* obj, const Value& committe
     for (auto item : fields.cast<pyb::dict>()) slot(item.first.cast<std::string>());
   } else {
     for (const WriteRecord* w : paths)
-      if (w->path.size() >= 2 && w->path[1].is_string()) slot(std::string(w->path[1].as_string())).push_back(w);
+      if (w->path.size() >= 2 && w->path[1].is_string())
+        slot(std::string(w->path[1].as_string())).push_back(w);
   }
   for (auto& [n, field_paths] : work) {
     pyb::str name(n);
@@ -182,9 +186,11 @@ void sync_dataclass(PyEngine& e, size_t li, PyObject* obj, const Value& committe
   }
 }
 
-void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vector<const WriteRecord*>& paths, bool full) {
+void sync_layer(PyEngine& e, size_t li, const Value& committed,
+                const std::vector<const WriteRecord*>& paths, bool full) {
   pyb::handle ctx = e.sync_target;
-  pyb::object dict = pyb::reinterpret_steal<pyb::object>(PyObject_GenericGetDict(ctx.ptr(), nullptr));
+  pyb::object dict =
+      pyb::reinterpret_steal<pyb::object>(PyObject_GenericGetDict(ctx.ptr(), nullptr));
   if (!dict) {
     PyErr_Clear();
     return;
@@ -200,16 +206,19 @@ void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vecto
     try {
       if (is_model(current)) {
         pyb::object cls = pyb::type::of(current);
-        pyb::object fresh = pyb::hasattr(cls, "model_validate") ? cls.attr("model_validate")(clean_copy(committed))
-                                                                : cls.attr("parse_obj")(clean_copy(committed));
-        if (PyObject_GenericSetAttr(ctx.ptr(), pyb::str(attr).ptr(), fresh.ptr()) != 0) throw pyb::error_already_set();
+        pyb::object fresh = pyb::hasattr(cls, "model_validate")
+                                ? cls.attr("model_validate")(clean_copy(committed))
+                                : cls.attr("parse_obj")(clean_copy(committed));
+        if (PyObject_GenericSetAttr(ctx.ptr(), pyb::str(attr).ptr(), fresh.ptr()) != 0)
+          throw pyb::error_already_set();
       } else if (is_dataclass_instance(current) && committed.is_map()) {
         sync_dataclass(e, li, obj, committed, paths, full);
       } else {
         bool patched = !full && e.owned_layers[li].ptr() == obj;
         for (const WriteRecord* w : paths) {
           if (!patched) break;
-          if (w->path.size() < 2 || !patch(obj, committed, w->path, 1, w->appended)) patched = false;
+          if (w->path.size() < 2 || !patch(obj, committed, w->path, 1, w->appended))
+            patched = false;
         }
         if (!patched) {
           pyb::object fresh = clean_copy(committed);
@@ -219,8 +228,8 @@ void sync_layer(PyEngine& e, size_t li, const Value& committed, const std::vecto
         }
       }
     } catch (pyb::error_already_set& err) {
-      std::string msg = "Context sync-back of layer '" + std::string(attr) + "' failed: " +
-                        pyb::repr(err.value()).cast<std::string>();
+      std::string msg = "Context sync-back of layer '" + std::string(attr) +
+                        "' failed: " + pyb::repr(err.value()).cast<std::string>();
       PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1);
     }
   }
@@ -261,7 +270,8 @@ void sync_back(PyEngine& e) {
   if (!e.namespace_sync.is_none()) e.namespace_sync(make_state(head, e.meta, engine_hub(e)));
   if (e.sync_state_attr) {
     pyb::object st = make_state(head, e.meta, engine_hub(e));
-    if (PyObject_GenericSetAttr(e.sync_target.ptr(), pyb::str("_state").ptr(), st.ptr()) != 0) PyErr_Clear();
+    if (PyObject_GenericSetAttr(e.sync_target.ptr(), pyb::str("_state").ptr(), st.ptr()) != 0)
+      PyErr_Clear();
   }
   e.synced_version = incremental ? up_to : head->version;
 }

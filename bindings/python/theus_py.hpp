@@ -6,8 +6,8 @@
 #include <pybind11/pybind11.h>
 
 #include <atomic>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -21,20 +21,22 @@ namespace pyb = pybind11;
 
 // ---- exceptions -----------------------------------------------------------------------------
 struct Exceptions {
-  PyObject* context_error = nullptr;          // theus.structures.ContextError
-  PyObject* schema_violation = nullptr;       // theus.config.SchemaViolationError
-  PyObject* write_timeout = nullptr;          // WriteTimeoutError(TimeoutError)
-  PyObject* contract_violation = nullptr;     // theus.contracts.ContractViolationError
-  PyObject* audit_block = nullptr;            // AuditBlockError(RuntimeError)
-  PyObject* audit_abort = nullptr;            // AuditAbortError(RuntimeError)
-  PyObject* audit_stop = nullptr;             // AuditStopError(RuntimeError)
-  PyObject* audit_warning = nullptr;          // AuditWarning(UserWarning)
+  PyObject* context_error = nullptr;       // theus.structures.ContextError
+  PyObject* schema_violation = nullptr;    // theus.config.SchemaViolationError
+  PyObject* write_timeout = nullptr;       // WriteTimeoutError(TimeoutError)
+  PyObject* contract_violation = nullptr;  // theus.contracts.ContractViolationError
+  PyObject* audit_block = nullptr;         // AuditBlockError(RuntimeError)
+  PyObject* audit_abort = nullptr;         // AuditAbortError(RuntimeError)
+  PyObject* audit_stop = nullptr;          // AuditStopError(RuntimeError)
+  PyObject* audit_warning = nullptr;       // AuditWarning(UserWarning)
 };
 Exceptions& exceptions();
 
-// Python exception class for a core error code (kNotFound -> KeyError, conflicts -> ContextError...).
+// Python exception class for a core error code (kNotFound -> KeyError, conflicts ->
+// ContextError...).
 PyObject* exception_for(ErrorCode code);
-// Sets the Python error for `st` (not OK). Returns nullptr so C-API code can `return set_error(st);`.
+// Sets the Python error for `st` (not OK). Returns nullptr so C-API code can `return
+// set_error(st);`.
 PyObject* set_error(const Status& st);
 // Throws pybind11::error_already_set for a non-OK status (for pybind11-bound functions).
 void throw_if_error(const Status& st);
@@ -138,7 +140,7 @@ struct PyEngine {
   pyb::object namespace_sync;                  // callable(state) refreshing namespace data, or None
   bool sync_state_attr = false;                // the context has a `_state` attribute to refresh
   pyb::object owned_layers[2];                 // layer objects the sync created (patched in place)
-  pyb::object owned_fields[2];                 // per layer: field name -> field value the sync created
+  pyb::object owned_fields[2];  // per layer: field name -> field value the sync created
   uint64_t synced_version = 0;
 };
 
@@ -230,11 +232,11 @@ struct Scope {
 
 // ---- registration of the binding files ------------------------------------------------------
 void init_exceptions(pyb::module_& m);
-void init_values(pyb::module_& m);      // FrozenDict, FrozenList, SupervisorProxy (C types)
-void init_guard(pyb::module_& m);       // ContextGuard (C type)
-void init_transaction(pyb::module_& m); // Transaction, OutboxMsg, Outbox, OutboxCollector
-void init_state(pyb::module_& m);       // State, MetaLogEntry, ProcessContext
-void init_engine(pyb::module_& m);      // TheusEngine, ConflictManager, RetryDecision, execution
-void init_misc(pyb::module_& m);        // SupervisorCore, physics overrides, shm submodule
+void init_values(pyb::module_& m);       // FrozenDict, FrozenList, SupervisorProxy (C types)
+void init_guard(pyb::module_& m);        // ContextGuard (C type)
+void init_transaction(pyb::module_& m);  // Transaction, OutboxMsg, Outbox, OutboxCollector
+void init_state(pyb::module_& m);        // State, MetaLogEntry, ProcessContext
+void init_engine(pyb::module_& m);       // TheusEngine, ConflictManager, RetryDecision, execution
+void init_misc(pyb::module_& m);         // SupervisorCore, physics overrides, shm submodule
 
 }  // namespace theus::py

@@ -32,10 +32,13 @@ int main() {
   using theus::Value;
 
   theus::Engine engine;
-  (void)engine.compare_and_swap(0, theus::Map{{"domain", theus::Map{{"backlog", 7}, {"packed", 0}, {"shipped", 0}}}});
+  (void)engine.compare_and_swap(
+      0, theus::Map{{"domain", theus::Map{{"backlog", 7}, {"packed", 0}, {"shipped", 0}}}});
 
   (void)engine.register_process(
-      {"pack", Contract::make({"domain.backlog", "domain.packed"}, {"domain.backlog", "domain.packed"}).value()},
+      {"pack",
+       Contract::make({"domain.backlog", "domain.packed"}, {"domain.backlog", "domain.packed"})
+           .value()},
       [](ProcessContext& ctx) -> Result<Value> {
         THEUS_ASSIGN_OR_RETURN(Value backlog, ctx.get("domain.backlog"));
         THEUS_ASSIGN_OR_RETURN(Value packed, ctx.get("domain.packed"));
@@ -44,7 +47,9 @@ int main() {
         return Value();
       });
   (void)engine.register_process(
-      {"ship", Contract::make({"domain.packed", "domain.shipped"}, {"domain.packed", "domain.shipped"}).value()},
+      {"ship",
+       Contract::make({"domain.packed", "domain.shipped"}, {"domain.packed", "domain.shipped"})
+           .value()},
       [](ProcessContext& ctx) -> Result<Value> {
         THEUS_ASSIGN_OR_RETURN(Value packed, ctx.get("domain.packed"));
         THEUS_ASSIGN_OR_RETURN(Value shipped, ctx.get("domain.shipped"));
@@ -77,7 +82,8 @@ int main() {
   // 7 parcels: packed 3 + ship, 3 + ship, 1 + ship (backlog empty); the last ship's signal is
   // still latched when the final condition runs, so invoice runs too.
   bool ok = steps.value().size() == 7 + 3 + 1 && steps.value().back() == "invoice" &&
-            snap->get("domain.shipped").value() == Value(7) && snap->get("domain.backlog").value() == Value(0) &&
+            snap->get("domain.shipped").value() == Value(7) &&
+            snap->get("domain.backlog").value() == Value(0) &&
             fsm.state() == theus::flux::FsmState::kComplete;
   std::printf("%s\n", ok ? "ok" : "MISMATCH");
   return ok ? 0 : 1;

@@ -64,7 +64,8 @@ class AccessPolicy {
   uint8_t capabilities(const Path& path, bool writable) const;
   // PermissionDenied "Illegal <Mode>: 'const_' field '<p>' is CONSTANT ..." unless overridden.
   Status check_constant(const Path& path, WriteMode mode) const;
-  // PermissionDenied "Permission Denied: <CAP> capability required for '<p>'. (Current Lens: bbbb)".
+  // PermissionDenied "Permission Denied: <CAP> capability required for '<p>'. (Current Lens:
+  // bbbb)".
   Status check_capability(const Path& path, uint8_t capability, bool writable) const;
   // The checks of an immediate guarded write, in order: CONSTANT ceiling, root writability
   // ("PURE process cannot write to '<p>'"), capability.

@@ -1,7 +1,7 @@
 // ConflictManager: per-requester failure counters, exponential backoff with jitter, and the
-// anti-starvation VIP ticket. After `max_retries` consecutive conflicts a requester becomes the VIP:
-// every other committer is refused ("System Busy (VIP Access Only)") until the VIP reports success
-// or gives up. Thread-safety: all methods are internally synchronised.
+// anti-starvation VIP ticket. After `max_retries` consecutive conflicts a requester becomes the
+// VIP: every other committer is refused ("System Busy (VIP Access Only)") until the VIP reports
+// success or gives up. Thread-safety: all methods are internally synchronised.
 #pragma once
 
 #include <chrono>

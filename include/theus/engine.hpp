@@ -1,8 +1,8 @@
 // Engine: the transactional state engine. Holds the head snapshot (published atomically; readers
-// never wait for a committer), the commit pipeline (VIP gate -> per-path conflict check -> replay ->
-// pre-install hooks -> install -> observers -> outbox), the conflict manager, the process registry
-// and execute() with the retry policy.
-// Thread-safety: every method may be called from any thread; commits are serialised internally.
+// never wait for a committer), the commit pipeline (VIP gate -> per-path conflict check -> replay
+// -> pre-install hooks -> install -> observers -> outbox), the conflict manager, the process
+// registry and execute() with the retry policy. Thread-safety: every method may be called from any
+// thread; commits are serialised internally.
 #pragma once
 
 #include <chrono>
@@ -49,13 +49,13 @@ struct ProcessSpec {
 using CommitObserver = std::function<void(const Snapshot& installed, const CommitView& view)>;
 
 struct EngineStats {
-  uint64_t commits = 0;         // versions installed
-  uint64_t conflicts = 0;       // commits refused by the per-path / strict check
-  uint64_t busy = 0;            // commits refused by the VIP gate
-  uint64_t hook_refusals = 0;   // commits refused by a pre-install hook
-  uint64_t retries = 0;         // execute() attempts retried after a conflict
-  uint64_t gave_up = 0;         // execute() calls that exhausted the retry policy
-  uint64_t vip_grants = 0;      // times a VIP ticket was handed out
+  uint64_t commits = 0;        // versions installed
+  uint64_t conflicts = 0;      // commits refused by the per-path / strict check
+  uint64_t busy = 0;           // commits refused by the VIP gate
+  uint64_t hook_refusals = 0;  // commits refused by a pre-install hook
+  uint64_t retries = 0;        // execute() attempts retried after a conflict
+  uint64_t gave_up = 0;        // execute() calls that exhausted the retry policy
+  uint64_t vip_grants = 0;     // times a VIP ticket was handed out
 };
 
 class Engine {
@@ -127,7 +127,8 @@ class Engine {
   // the newest version included. False when the engine no longer retains them (it keeps the last
   // kWriteHistory commits). Used to refresh mirrors of the state (user objects) incrementally.
   static constexpr size_t kWriteHistory = 256;
-  bool writes_since(uint64_t version, std::vector<WriteRecord>* out, uint64_t* up_to = nullptr) const;
+  bool writes_since(uint64_t version, std::vector<WriteRecord>* out,
+                    uint64_t* up_to = nullptr) const;
   // The same without copying: `fn(const WriteRecord&)` for each write, oldest commit first.
   bool for_each_write_since(uint64_t version, const std::function<void(const WriteRecord&)>& fn,
                             uint64_t* up_to = nullptr) const;

@@ -45,7 +45,7 @@ class Execution {
   void wait_for_turn(std::chrono::milliseconds wait) const;
 
   const std::string& process_name() const noexcept { return name_; }
-  uint32_t attempts() const noexcept { return attempts_; }   // attempts begun
+  uint32_t attempts() const noexcept { return attempts_; }    // attempts begun
   uint32_t conflicts() const noexcept { return conflicts_; }  // retryable failures seen
 
  private:

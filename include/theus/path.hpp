@@ -37,8 +37,8 @@ class Path {
   // `item_syntax` only affects to_string(): a string key reached by subscription prints as
   // `parent[key]` (as Python code wrote it) instead of `parent.key`.
   [[nodiscard]] Path child(Value segment, bool item_syntax = false) const;
-  [[nodiscard]] Path parent() const;             // precondition: !empty()
-  [[nodiscard]] Path prefix(size_t n) const;     // first n segments
+  [[nodiscard]] Path parent() const;          // precondition: !empty()
+  [[nodiscard]] Path prefix(size_t n) const;  // first n segments
   [[nodiscard]] Path concat(const Path& tail) const;
   // Root segment as a string ("" when empty or not a string).
   std::string_view root() const noexcept;

@@ -16,9 +16,9 @@ namespace theus {
 
 struct Snapshot {
   uint64_t version = 0;
-  Map data;      // every root except the heavy zone (domain, global, namespaces, ...)
-  Map heavy;     // heavy zone: name -> value (buffers, foreign arrays), shared by reference
-  Map signals;   // signals latched by the commit that made this version: topic -> str(payload)
+  Map data;     // every root except the heavy zone (domain, global, namespaces, ...)
+  Map heavy;    // heavy zone: name -> value (buffers, foreign arrays), shared by reference
+  Map signals;  // signals latched by the commit that made this version: topic -> str(payload)
 
   // The value at `path`; a path rooted at `heavy` reads the heavy map.
   Result<Value> get(const Path& path) const;

@@ -30,13 +30,13 @@ enum class ErrorCode : unsigned char {
   kGaveUp,              // retry policy exhausted (carries the last conflict's message)
   kFailedPrecondition,  // API misuse: e.g. committing a transaction twice
   kInternal,
-  kLagged,              // a signal receiver fell behind: "Channel Lagged: missed N messages"
-  kClosed,              // a signal channel has no publishers left: "Channel Closed"
+  kLagged,  // a signal receiver fell behind: "Channel Lagged: missed N messages"
+  kClosed,  // a signal channel has no publishers left: "Channel Closed"
   // Expression evaluation errors named after the Python exception they map to.
-  kNameError,           // unknown name (NameError)
-  kIndexError,          // list index out of range (IndexError)
-  kZeroDivision,        // division or modulo by zero (ZeroDivisionError)
-  kAttributeError,      // missing attribute (AttributeError)
+  kNameError,       // unknown name (NameError)
+  kIndexError,      // list index out of range (IndexError)
+  kZeroDivision,    // division or modulo by zero (ZeroDivisionError)
+  kAttributeError,  // missing attribute (AttributeError)
 };
 
 // Name of a code, e.g. "Conflict"; stable, used in logs and test output.
@@ -76,8 +76,10 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}                     // NOLINT: implicit by design
-  Result(Status status) : data_(std::move(status)) { assert(!std::get<Status>(data_).is_ok()); }  // NOLINT
+  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : data_(std::move(status)) {
+    assert(!std::get<Status>(data_).is_ok());
+  }  // NOLINT
   Result(ErrorCode code, std::string message) : data_(Status(code, std::move(message))) {}
 
   bool is_ok() const noexcept { return data_.index() == 0; }
@@ -113,16 +115,16 @@ class [[nodiscard]] Result {
 }  // namespace theus
 
 // Early-return helpers: propagate an error Status / unwrap a Result.
-#define THEUS_RETURN_IF_ERROR(expr)           \
-  do {                                        \
-    ::theus::Status theus_status_ = (expr);   \
+#define THEUS_RETURN_IF_ERROR(expr)                   \
+  do {                                                \
+    ::theus::Status theus_status_ = (expr);           \
     if (!theus_status_.is_ok()) return theus_status_; \
   } while (0)
 
 #define THEUS_CONCAT_INNER(a, b) a##b
 #define THEUS_CONCAT(a, b) THEUS_CONCAT_INNER(a, b)
-#define THEUS_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto THEUS_CONCAT(theus_result_, __LINE__) = (expr);                     \
-  if (!THEUS_CONCAT(theus_result_, __LINE__).is_ok())                      \
-    return THEUS_CONCAT(theus_result_, __LINE__).status();                 \
+#define THEUS_ASSIGN_OR_RETURN(lhs, expr)                  \
+  auto THEUS_CONCAT(theus_result_, __LINE__) = (expr);     \
+  if (!THEUS_CONCAT(theus_result_, __LINE__).is_ok())      \
+    return THEUS_CONCAT(theus_result_, __LINE__).status(); \
   lhs = std::move(THEUS_CONCAT(theus_result_, __LINE__)).value()

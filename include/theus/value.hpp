@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
-#include <new>
 #include <iterator>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -83,6 +83,23 @@ struct ForeignHooks {
   // returns false when the attribute is missing; `with_attribute` builds a modified copy.
   bool (*get_attribute)(void* object, const Value& name, Value* out) = nullptr;
   bool (*with_attribute)(void* object, const Value& name, const Value& value, Value* out) = nullptr;
+  // Truth value (Value::truthy); null: always true.
+  bool (*truthy)(void* object) = nullptr;
+  // Rich comparison `object <op> other` for the condition language, with `op` one of
+  // ForeignCompareOp. Returns false when the comparison is unsupported or fails, with the
+  // embedder's message in `*error`; null: only equality (through `equals`) is defined.
+  bool (*compare)(void* object, const Value& other, int op, bool* result,
+                  std::string* error) = nullptr;
+};
+
+// The `op` argument of ForeignHooks::compare (the order of CPython's Py_LT ... Py_GE).
+enum ForeignCompareOp : int {
+  kForeignLt,
+  kForeignLe,
+  kForeignEq,
+  kForeignNe,
+  kForeignGt,
+  kForeignGe
 };
 
 // Persistent list. get/set/push_back/pop_back: O(log32 n); insert/erase in the middle: O(n).
@@ -204,20 +221,21 @@ class Map {
 class Value {
  public:
   Value() noexcept : kind_(Kind::kNull), i_(0) {}
-  Value(std::nullptr_t) noexcept : Value() {}  // NOLINT: implicit by design
+  Value(std::nullptr_t) noexcept : Value() {}                    // NOLINT: implicit by design
   Value(bool b) noexcept : kind_(Kind::kBool), i_(b ? 1 : 0) {}  // NOLINT
-  Value(int v) noexcept : kind_(Kind::kInt), i_(v) {}           // NOLINT
-  Value(long v) noexcept : kind_(Kind::kInt), i_(v) {}          // NOLINT
-  Value(long long v) noexcept : kind_(Kind::kInt), i_(v) {}     // NOLINT
-  Value(unsigned v) noexcept : kind_(Kind::kInt), i_(v) {}      // NOLINT
+  Value(int v) noexcept : kind_(Kind::kInt), i_(v) {}            // NOLINT
+  Value(long v) noexcept : kind_(Kind::kInt), i_(v) {}           // NOLINT
+  Value(long long v) noexcept : kind_(Kind::kInt), i_(v) {}      // NOLINT
+  Value(unsigned v) noexcept : kind_(Kind::kInt), i_(v) {}       // NOLINT
   Value(unsigned long v) noexcept : kind_(Kind::kInt), i_(static_cast<int64_t>(v)) {}  // NOLINT
-  Value(unsigned long long v) noexcept : kind_(Kind::kInt), i_(static_cast<int64_t>(v)) {}  // NOLINT
-  Value(double d) noexcept : kind_(Kind::kDouble), d_(d) {}     // NOLINT
-  Value(const char* s);                                         // NOLINT
-  Value(std::string_view s);                                    // NOLINT
+  Value(unsigned long long v) noexcept
+      : kind_(Kind::kInt), i_(static_cast<int64_t>(v)) {}      // NOLINT
+  Value(double d) noexcept : kind_(Kind::kDouble), d_(d) {}    // NOLINT
+  Value(const char* s);                                        // NOLINT
+  Value(std::string_view s);                                   // NOLINT
   Value(const std::string& s) : Value(std::string_view(s)) {}  // NOLINT
-  Value(List list) noexcept;                                    // NOLINT
-  Value(Map map) noexcept;                                      // NOLINT
+  Value(List list) noexcept;                                   // NOLINT
+  Value(Map map) noexcept;                                     // NOLINT
   template <class T>
   Value(const T*) = delete;  // no accidental pointer -> bool conversion
 

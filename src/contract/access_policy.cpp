@@ -90,7 +90,8 @@ Status AccessPolicy::check_read(const Path& path) const {
 
 uint8_t AccessPolicy::capabilities(const Path& path, bool writable) const {
   if (options_.admin) {
-    if (has_constant_segment(path) && !check_constant(path, WriteMode::kWrite).is_ok()) return cap::kRead;
+    if (has_constant_segment(path) && !check_constant(path, WriteMode::kWrite).is_ok())
+      return cap::kRead;
     return cap::kAll;
   }
   return physics(path, options_.overrides) & (writable ? cap::kAllData : cap::kRead);
@@ -100,16 +101,16 @@ Status AccessPolicy::check_constant(const Path& path, WriteMode mode) const {
   if (!has_constant_segment(path)) return Status::ok();
   if (options_.overrides && options_.overrides->lookup(path)) return Status::ok();
   if (PhysicsOverrides::global().lookup(path)) return Status::ok();
-  return denied("Illegal " + std::string(mode_name(mode)) + ": 'const_' field '" + path.to_string() +
-                "' is CONSTANT and cannot be modified.");
+  return denied("Illegal " + std::string(mode_name(mode)) + ": 'const_' field '" +
+                path.to_string() + "' is CONSTANT and cannot be modified.");
 }
 
 Status AccessPolicy::check_capability(const Path& path, uint8_t capability, bool writable) const {
   uint8_t caps = capabilities(path, writable);
   if ((caps & capability) == capability) return Status::ok();
   return denied("Permission Denied: " + std::string(capability_name(capability)) +
-                " capability required for '" + path.to_string() + "'. (Current Lens: " +
-                capability_lens(caps) + ")");
+                " capability required for '" + path.to_string() +
+                "'. (Current Lens: " + capability_lens(caps) + ")");
 }
 
 Status AccessPolicy::check_write(const Path& path, uint8_t capability, WriteMode mode) const {

@@ -72,7 +72,8 @@ Result<Contract> Contract::make(const std::vector<std::string>& inputs,
         std::string_view text = p.text();
         for (size_t start = 0;;) {
           size_t dot = text.find('.', start);
-          std::string_view seg = text.substr(start, dot == std::string_view::npos ? text.npos : dot - start);
+          std::string_view seg =
+              text.substr(start, dot == std::string_view::npos ? text.npos : dot - start);
           ReadNode* next = const_cast<ReadNode*>(node->child(seg));
           if (!next) {
             node->children.emplace_back(std::string(seg), std::make_unique<ReadNode>());

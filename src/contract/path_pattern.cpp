@@ -1,4 +1,5 @@
-// PathPattern matching: exact segment comparison for plain patterns, a small glob matcher otherwise.
+// PathPattern matching: exact segment comparison for plain patterns, a small glob matcher
+// otherwise.
 #include "theus/path_pattern.hpp"
 
 namespace theus {
@@ -76,20 +77,21 @@ bool glob(std::string_view pat, std::string_view text, bool prefix_mode) {
   return p == pat.size();
 }
 
-bool has_glob_chars(std::string_view s) {
-  return s.find_first_of("*?[") != std::string_view::npos;
-}
+bool has_glob_chars(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view text) { return glob(pattern, text, false); }
+bool glob_match(std::string_view pattern, std::string_view text) {
+  return glob(pattern, text, false);
+}
 
 bool glob_prefix_match(std::string_view pattern, std::string_view prefix) {
   return glob(pattern, prefix, true);
 }
 
 Result<PathPattern> PathPattern::parse(std::string_view text) {
-  if (text.empty()) return Status(ErrorCode::kInvalidArgument, "Invalid contract path '': empty path");
+  if (text.empty())
+    return Status(ErrorCode::kInvalidArgument, "Invalid contract path '': empty path");
   PathPattern pat;
   // Bracket syntax is normalised to dots; a glob class like [abc] inside a segment is kept.
   std::string norm;
@@ -128,7 +130,8 @@ Result<PathPattern> PathPattern::parse(std::string_view text) {
   std::vector<std::string> segs;
   for (;;) {
     size_t dot = norm.find('.', start);
-    std::string_view seg = std::string_view(norm).substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string_view seg = std::string_view(norm).substr(
+        start, dot == std::string::npos ? std::string::npos : dot - start);
     if (seg.empty())
       return Status(ErrorCode::kInvalidArgument, "Invalid contract path '" + std::string(text) +
                                                      "': empty segment at position " +
@@ -154,7 +157,8 @@ Zone PathPattern::zone() const noexcept {
   size_t start = 0;
   for (;;) {
     size_t dot = text.find('.', start);
-    std::string_view seg = text.substr(start, dot == std::string_view::npos ? text.npos : dot - start);
+    std::string_view seg =
+        text.substr(start, dot == std::string_view::npos ? text.npos : dot - start);
     if (auto z = zone_of_segment(seg)) return *z;
     if (dot == std::string_view::npos) return Zone::kData;
     start = dot + 1;
@@ -176,7 +180,8 @@ bool PathPattern::covers(const Path& path) const {
 
 bool PathPattern::covers_normalized(std::string_view p) const {
   if (!wild_) {
-    if (p.size() < normalized_.size() || p.substr(0, normalized_.size()) != normalized_) return false;
+    if (p.size() < normalized_.size() || p.substr(0, normalized_.size()) != normalized_)
+      return false;
     return p.size() == normalized_.size() || p[normalized_.size()] == '.';
   }
   // The whole path, or any proper segment prefix of it, must match.

@@ -127,7 +127,8 @@ Status EngineImpl::commit(Transaction& tx) {
   {
     std::lock_guard hlock(history_mu);
     // The finished transaction hands its write set over (no copy).
-    history.emplace_back(next->version, std::make_shared<const std::vector<WriteRecord>>(std::move(tx.writes_)));
+    history.emplace_back(next->version,
+                         std::make_shared<const std::vector<WriteRecord>>(std::move(tx.writes_)));
     if (history.size() > Engine::kWriteHistory) history.pop_front();
   }
   head_.store(next);
@@ -269,7 +270,8 @@ void Engine::add_commit_observer(CommitObserver observer) {
 
 SignalHub& Engine::signal_hub() { return impl_->hub; }
 
-bool Engine::for_each_write_since(uint64_t version, const std::function<void(const WriteRecord&)>& fn,
+bool Engine::for_each_write_since(uint64_t version,
+                                  const std::function<void(const WriteRecord&)>& fn,
                                   uint64_t* up_to) const {
   std::vector<std::shared_ptr<const std::vector<WriteRecord>>> sets;
   {
@@ -280,7 +282,8 @@ bool Engine::for_each_write_since(uint64_t version, const std::function<void(con
     if (version >= last) return true;
     // Every version in (version, last] must still be in the history.
     if (h.empty() || h.front().first > version + 1) return false;
-    for (auto it = h.rbegin(); it != h.rend() && it->first > version; ++it) sets.push_back(it->second);
+    for (auto it = h.rbegin(); it != h.rend() && it->first > version; ++it)
+      sets.push_back(it->second);
   }
   for (auto it = sets.rbegin(); it != sets.rend(); ++it)
     for (const WriteRecord& w : **it) fn(w);
@@ -288,7 +291,8 @@ bool Engine::for_each_write_since(uint64_t version, const std::function<void(con
 }
 
 bool Engine::writes_since(uint64_t version, std::vector<WriteRecord>* out, uint64_t* up_to) const {
-  return for_each_write_since(version, [out](const WriteRecord& w) { out->push_back(w); }, up_to);
+  return for_each_write_since(
+      version, [out](const WriteRecord& w) { out->push_back(w); }, up_to);
 }
 
 std::vector<OutboxMessage> Engine::drain_outbox() {

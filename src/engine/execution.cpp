@@ -46,11 +46,13 @@ AttemptOutcome Execution::conclude(const Status& st) {
   if (!refused_by_vip) ++charged_;  // waiting for another requester's ticket is free
   bool was_vip = cm.vip_holder() == name_;
   RetryDecision decision = cm.report_conflict(name_);
-  if (!was_vip && cm.vip_holder() == name_) counters.vip_grants.fetch_add(1, std::memory_order_relaxed);
+  if (!was_vip && cm.vip_holder() == name_)
+    counters.vip_grants.fetch_add(1, std::memory_order_relaxed);
 
   const RetryPolicy& policy = engine_->options().retry;
   bool out_of_attempts = charged_ >= budget_;
-  bool out_of_time = policy.deadline && std::chrono::steady_clock::now() - start_ >= *policy.deadline;
+  bool out_of_time =
+      policy.deadline && std::chrono::steady_clock::now() - start_ >= *policy.deadline;
   if (out_of_attempts || out_of_time) {
     finished_ = true;
     cm.release_vip(name_);

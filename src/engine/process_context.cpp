@@ -16,7 +16,8 @@ ProcessContext::ProcessContext(Transaction& tx, const Contract& contract, Access
       args_(std::move(args)) {}
 
 const Value& ProcessContext::local_root() const {
-  if (local_.is_null()) local_ = Value(Map{{"local", Map()}});  // most processes never touch `local`
+  if (local_.is_null())
+    local_ = Value(Map{{"local", Map()}});  // most processes never touch `local`
   return local_;
 }
 

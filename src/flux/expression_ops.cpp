@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -301,6 +302,38 @@ bool contains_text(std::string_view hay, std::string_view needle) {
   return false;
 }
 
+// Comparisons involving an embedder's object are delegated to it (Python's rich comparison for
+// Python values: Decimal, datetime, enums, ...). The foreign operand goes on the left, with the
+// operator mirrored when it was on the right. An empty result: no hook, use the core's rules.
+std::optional<Result<bool>> foreign_compare(CompareOp op, const Value& a, const Value& b) {
+  bool left = a.is_foreign() && a.foreign_hooks() && a.foreign_hooks()->compare;
+  bool right = !left && b.is_foreign() && b.foreign_hooks() && b.foreign_hooks()->compare;
+  if (!left && !right) return std::nullopt;
+  static constexpr ForeignCompareOp kAsIs[] = {kForeignEq, kForeignNe, kForeignLt,
+                                               kForeignLe, kForeignGt, kForeignGe};
+  static constexpr ForeignCompareOp kMirrored[] = {kForeignEq, kForeignNe, kForeignGt,
+                                                   kForeignGe, kForeignLt, kForeignLe};
+  auto index = static_cast<size_t>(op);
+  const Value& obj = left ? a : b;
+  const Value& other = left ? b : a;
+  bool result = false;
+  std::string error;
+  if (obj.foreign_hooks()->compare(obj.foreign_object(), other,
+                                   left ? kAsIs[index] : kMirrored[index], &result, &error))
+    return Result<bool>(result);
+  if (error.empty())
+    error = "'" + std::string(compare_op_symbol(op)) + "' not supported between instances of '" +
+            tname(a) + "' and '" + tname(b) + "'";
+  return Result<bool>(eval_error(ErrorCode::kTypeMismatch, std::move(error)));
+}
+
+// `==` as Python's containment test applies it, with foreign values asked through their hook.
+bool elements_equal(const Value& a, const Value& b) {
+  if (a.is_foreign() || b.is_foreign())
+    if (auto r = foreign_compare(CompareOp::kEq, a, b)) return r->is_ok() && **r;
+  return a == b;
+}
+
 Result<bool> contains(const Value& container, const Value& item) {
   switch (container.kind()) {
     case Kind::kString:
@@ -321,7 +354,7 @@ Result<bool> contains(const Value& container, const Value& item) {
       return contains_text(container.as_bytes(), item.as_bytes());
     case Kind::kList:
       for (const Value& v : container.as_list())
-        if (v == item) return true;
+        if (elements_equal(v, item)) return true;
       return false;
     case Kind::kMap:
       return container.as_map().contains(item);
@@ -427,6 +460,8 @@ Result<Value> binary_op(BinaryOp op, const Value& a, const Value& b, Budget& bud
 }
 
 Result<bool> compare_op(CompareOp op, const Value& a, const Value& b) {
+  if (op <= CompareOp::kGe && (a.is_foreign() || b.is_foreign()))
+    if (auto r = foreign_compare(op, a, b)) return std::move(*r);
   switch (op) {
     case CompareOp::kEq:
       return a == b;

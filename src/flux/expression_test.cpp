@@ -512,6 +512,71 @@ TEST(ExpressionTest, AttributeOnForeignValueUsesItsHook) {
   EXPECT_EQ(run("p[0]", scope).code(), ErrorCode::kTypeMismatch);
 }
 
+// An embedder type with its own ordering and truth value (cents; comparable with ints only).
+struct Money {
+  int64_t cents;
+};
+const ForeignHooks kMoneyHooks{
+    .type_name = "Money",
+    .release = [](void*) {},
+    .truthy = [](void* object) { return static_cast<Money*>(object)->cents != 0; },
+    .compare = [](void* object, const Value& other, int op, bool* result,
+                  std::string* error) -> bool {
+      if (!other.is_int()) {
+        *error = "Money compares with int only";
+        return false;
+      }
+      int64_t a = static_cast<Money*>(object)->cents, b = other.as_int();
+      switch (op) {
+        case kForeignLt:
+          *result = a < b;
+          break;
+        case kForeignLe:
+          *result = a <= b;
+          break;
+        case kForeignEq:
+          *result = a == b;
+          break;
+        case kForeignNe:
+          *result = a != b;
+          break;
+        case kForeignGt:
+          *result = a > b;
+          break;
+        default:
+          *result = a >= b;
+          break;
+      }
+      return true;
+    },
+};
+
+TEST(ExpressionTest, ComparisonsWithForeignValuesUseItsHook) {
+  Money m{150}, zero{0};
+  Point p{1};
+  Map scope{{"m", Value::foreign(&m, &kMoneyHooks)},
+            {"z", Value::foreign(&zero, &kMoneyHooks)},
+            {"p", Value::foreign(&p, &kPointHooks)}};
+  for (const char* text : {"m > 100", "m >= 150", "m == 150", "m != 149", "100 < m", "200 > m",
+                           "150 == m", "100 < m < 200", "not z", "m and True"}) {
+    EXPECT_EQ(run(text, scope)->repr(), "True") << text;
+  }
+  for (const char* text : {"m < 100", "100 > m", "m == 151", "bool(z)", "z or False"}) {
+    EXPECT_EQ(run(text, scope)->repr(), "False") << text;
+  }
+  Result<Value> r = run("m < 'x'", scope);
+  EXPECT_EQ(r.code(), ErrorCode::kTypeMismatch);
+  EXPECT_NE(r.status().message().find("Money compares with int only"), std::string::npos);
+  // Without a compare hook: ordering is a TypeError naming both types, equality is identity.
+  r = run("p < 1", scope);
+  EXPECT_EQ(r.code(), ErrorCode::kTypeMismatch);
+  EXPECT_NE(r.status().message().find("'<' not supported between instances of 'Point' and 'int'"),
+            std::string::npos);
+  EXPECT_EQ(run("p == 1", scope)->repr(), "False");
+  EXPECT_EQ(run("m in [1, 150]", scope)->repr(), "True");  // membership asks the hook too
+  EXPECT_EQ(run("m in [1, 2]", scope)->repr(), "False");
+}
+
 TEST(ExpressionTest, Subscripts) {
   expect_reprs({{"[10, 20, 30][0]", "10"},
                 {"[10, 20, 30][-1]", "30"},

@@ -19,8 +19,9 @@ TraceSink stderr_trace() {
 namespace {
 
 Status safety_trip(uint64_t max_ops) {
-  return Status(ErrorCode::kFailedPrecondition,
-                "Flux Safety Trip: Exceeded " + std::to_string(max_ops) + " operations. Check for infinite loops.");
+  return Status(ErrorCode::kFailedPrecondition, "Flux Safety Trip: Exceeded " +
+                                                    std::to_string(max_ops) +
+                                                    " operations. Check for infinite loops.");
 }
 
 void debug_line(const RunOptions& options, std::string_view text) {
@@ -49,7 +50,8 @@ Status Run::count_op() {
 Result<bool> Run::test(const Step& step, const NameLookup& names) {
   if (options_.debug) trace("Evaluating condition: '" + step.condition->text() + "'");
   Result<bool> r = step.condition->test(names);
-  if (r.is_ok() && options_.debug) trace(std::string("Condition result: ") + (r.value() ? "true" : "false"));
+  if (r.is_ok() && options_.debug)
+    trace(std::string("Condition result: ") + (r.value() ? "true" : "false"));
   return r;
 }
 
@@ -128,7 +130,8 @@ Result<std::vector<std::string>> simulate(const Workflow& workflow, const NameLo
   uint64_t ops = 0;
   for (;;) {
     if (++ops > options.max_ops) return safety_trip(options.max_ops);
-    if (options.debug) debug_line(options, "Op #" + std::to_string(ops) + ": node '" + current + "'");
+    if (options.debug)
+      debug_line(options, "Op #" + std::to_string(ops) + ": node '" + current + "'");
     path.push_back(current);
     const GraphNode* node = workflow.graph_node(current);
     if (node == nullptr) break;
@@ -178,7 +181,8 @@ void Fsm::transition(FsmState next, const RunOptions& options) {
   state_ = next;
   history_.push_back(next);
   if (options.debug) {
-    debug_line(options, "FSM State: " + std::string(fsm_state_name(old)) + " -> " + std::string(fsm_state_name(next)));
+    debug_line(options, "FSM State: " + std::string(fsm_state_name(old)) + " -> " +
+                            std::string(fsm_state_name(next)));
   }
   if (observers_.empty()) return;
   std::vector<Observer> observers = observers_;
@@ -199,7 +203,8 @@ NameLookup snapshot_scope(const SnapshotPtr* snapshot) {
   };
 }
 
-Result<std::vector<std::string>> run_workflow(Engine& engine, std::shared_ptr<const Workflow> workflow,
+Result<std::vector<std::string>> run_workflow(Engine& engine,
+                                              std::shared_ptr<const Workflow> workflow,
                                               const RunOptions& options, Fsm* fsm) {
   if (fsm) fsm->transition(FsmState::kRunning, options);
   Run run(std::move(workflow), options);

@@ -31,7 +31,8 @@ struct Vars {
   NameLookup lookup() {
     return [this](std::string_view name) -> Result<Value> {
       auto it = values.find(name);
-      if (it == values.end()) return Status(ErrorCode::kNameError, "name '" + std::string(name) + "' is not defined");
+      if (it == values.end())
+        return Status(ErrorCode::kNameError, "name '" + std::string(name) + "' is not defined");
       return it->second;
     };
   }
@@ -90,7 +91,8 @@ TEST(InterpreterTest, IfTakesThenOrElse) {
 }
 
 TEST(InterpreterTest, WhileReevaluatesAfterEachIterationAgainstTheNewState) {
-  flux::Run run(load("steps:\n  - {flux: while, condition: 'n > 0', do: [dec]}\n  - done\n"), opts(1000));
+  flux::Run run(load("steps:\n  - {flux: while, condition: 'n > 0', do: [dec]}\n  - done\n"),
+                opts(1000));
   Vars vars;
   vars.values["n"] = Value(3);
   ASSERT_TRUE(drive(run, vars, [&](std::string_view name) {
@@ -143,7 +145,8 @@ TEST(InterpreterTest, ExactBudgetDoesNotTrip) {
 }
 
 TEST(InterpreterTest, ConditionErrorsNameTheStepAndStopTheRun) {
-  flux::Run run(load("steps:\n  - a\n  - {flux: if, condition: 'missing > 1', then: [b]}\n  - c\n"), opts(100));
+  flux::Run run(load("steps:\n  - a\n  - {flux: if, condition: 'missing > 1', then: [b]}\n  - c\n"),
+                opts(100));
   Vars vars;
   Status st = drive(run, vars);
   EXPECT_EQ(st.code(), ErrorCode::kNameError);
@@ -166,12 +169,14 @@ TEST(InterpreterTest, NextWithoutCompletedDoesNotRecordTheProcess) {
 
 TEST(InterpreterTest, DebugTraceLines) {
   std::vector<std::string> trace;
-  flux::Run run(load("steps:\n  - {flux: if, condition: 'x == 1', then: [a]}\n"), opts(100, &trace));
+  flux::Run run(load("steps:\n  - {flux: if, condition: 'x == 1', then: [a]}\n"),
+                opts(100, &trace));
   Vars vars;
   vars.values["x"] = Value(1);
   ASSERT_TRUE(drive(run, vars).is_ok());
   EXPECT_THAT(trace, ElementsAre("[FLUX-DEBUG] Op #1: steps[0] if 'x == 1'",
-                                 "[FLUX-DEBUG] Evaluating condition: 'x == 1'", "[FLUX-DEBUG] Condition result: true",
+                                 "[FLUX-DEBUG] Evaluating condition: 'x == 1'",
+                                 "[FLUX-DEBUG] Condition result: true",
                                  "[FLUX-DEBUG] Op #2: steps[0].then[0] process 'a'"));
 }
 
@@ -196,8 +201,9 @@ TEST(FsmTest, TransitionsHistoryAndObservers) {
   fsm.transition(FsmState::kWaitingIO, o);
   fsm.transition(FsmState::kRunning, o);
   fsm.transition(FsmState::kComplete, o);
-  EXPECT_THAT(fsm.history(), ElementsAre(FsmState::kPending, FsmState::kRunning, FsmState::kWaitingIO,
-                                         FsmState::kRunning, FsmState::kComplete));
+  EXPECT_THAT(fsm.history(),
+              ElementsAre(FsmState::kPending, FsmState::kRunning, FsmState::kWaitingIO,
+                          FsmState::kRunning, FsmState::kComplete));
   ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(seen[1], std::make_pair(FsmState::kRunning, FsmState::kWaitingIO));
   EXPECT_EQ(trace[0], "[FLUX-DEBUG] FSM State: Pending -> Running");
@@ -207,7 +213,8 @@ TEST(FsmTest, TransitionsHistoryAndObservers) {
 TEST(FsmTest, ObserverMayRegisterAnotherDuringNotification) {
   Fsm fsm;
   int late = 0;
-  fsm.add_observer([&](FsmState, FsmState) { fsm.add_observer([&](FsmState, FsmState) { ++late; }); });
+  fsm.add_observer(
+      [&](FsmState, FsmState) { fsm.add_observer([&](FsmState, FsmState) { ++late; }); });
   fsm.transition(FsmState::kRunning, RunOptions{});
   EXPECT_EQ(late, 0);  // registered during the call: notified from the next transition on
   fsm.transition(FsmState::kComplete, RunOptions{});
@@ -215,7 +222,8 @@ TEST(FsmTest, ObserverMayRegisterAnotherDuringNotification) {
 }
 
 TEST(SimulateTest, StepListFlattensRunBlocksOnly) {
-  auto wf = load("steps: [a, {flux: run, steps: [b]}, {flux: if, condition: 'True', then: [c]}, d]");
+  auto wf =
+      load("steps: [a, {flux: run, steps: [b]}, {flux: if, condition: 'True', then: [c]}, d]");
   Vars vars;
   auto names = simulate(*wf, vars.lookup());
   ASSERT_TRUE(names.is_ok());
@@ -261,7 +269,8 @@ TEST(SimulateTest, GraphCycleTripsAndMissingStartFails) {
 
 Engine counter_engine(int64_t start) {
   Engine engine;
-  EXPECT_TRUE(engine.compare_and_swap(0, Map{{"domain", Map{{"n", start}, {"log", List{}}}}}).is_ok());
+  EXPECT_TRUE(
+      engine.compare_and_swap(0, Map{{"domain", Map{{"n", start}, {"log", List{}}}}}).is_ok());
   auto contract = Contract::make({"domain.n"}, {"domain.n"}).value();
   EXPECT_TRUE(engine
                   .register_process({"dec", contract},
@@ -274,7 +283,8 @@ Engine counter_engine(int64_t start) {
   EXPECT_TRUE(engine
                   .register_process({"note", log_contract},
                                     [](ProcessContext& ctx) -> Result<Value> {
-                                      THEUS_RETURN_IF_ERROR(ctx.list_append(Path::parse("domain.log").value(), Value("x")));
+                                      THEUS_RETURN_IF_ERROR(ctx.list_append(
+                                          Path::parse("domain.log").value(), Value("x")));
                                       return Value();
                                     })
                   .is_ok());
@@ -297,12 +307,15 @@ TEST(EngineWorkflowTest, ConditionsSeeEachCommittedStep) {
   EXPECT_THAT(r.value(), ElementsAre("dec", "dec", "dec", "note"));
   EXPECT_EQ(engine.snapshot()->get("domain.n").value(), Value(0));
   EXPECT_EQ(engine.snapshot()->get("domain.log").value(), Value(List{Value("x")}));
-  EXPECT_THAT(fsm.history(), ElementsAre(FsmState::kPending, FsmState::kRunning, FsmState::kComplete));
+  EXPECT_THAT(fsm.history(),
+              ElementsAre(FsmState::kPending, FsmState::kRunning, FsmState::kComplete));
 }
 
 TEST(EngineWorkflowTest, GlobalIsAUsableNameAndAbsentLayersAreEmpty) {
   Engine engine = counter_engine(2);
-  auto wf = load("steps:\n  - {flux: if, condition: \"len(global) == 0 and global.get('limit', 7) == 7\", then: [dec]}\n");
+  auto wf = load(
+      "steps:\n  - {flux: if, condition: \"len(global) == 0 and global.get('limit', 7) == 7\", "
+      "then: [dec]}\n");
   auto r = run_workflow(engine, wf);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   EXPECT_THAT(r.value(), ElementsAre("dec"));
@@ -335,9 +348,10 @@ TEST(EngineWorkflowTest, UnknownProcessAndProcessErrorsFailTheFsm) {
 
   auto bad = Contract::make({"domain.n"}, {"domain.n"}).value();
   ASSERT_TRUE(engine
-                  .register_process({"boom", bad}, [](ProcessContext&) -> Result<Value> {
-                    return Status(ErrorCode::kInvalidArgument, "boom failed");
-                  })
+                  .register_process({"boom", bad},
+                                    [](ProcessContext&) -> Result<Value> {
+                                      return Status(ErrorCode::kInvalidArgument, "boom failed");
+                                    })
                   .is_ok());
   uint64_t before = engine.version();
   auto r2 = run_workflow(engine, load("steps: [boom, dec]"));
@@ -349,7 +363,8 @@ TEST(EngineWorkflowTest, SafetyTripThroughTheEngine) {
   Engine engine = counter_engine(0);
   RunOptions o;
   o.max_ops = 7;
-  auto r = run_workflow(engine, load("steps:\n  - {flux: while, condition: 'True', do: [note]}\n"), o);
+  auto r =
+      run_workflow(engine, load("steps:\n  - {flux: while, condition: 'True', do: [note]}\n"), o);
   EXPECT_THAT(r.status().message(), HasSubstr("Safety Trip"));
   EXPECT_EQ(engine.snapshot()->get("domain.log").value().as_list().size(), 3u);
 }

@@ -17,17 +17,18 @@ bool all_digits(std::string_view s, size_t from, int base) {
   if (from >= s.size()) return false;
   for (size_t i = from; i < s.size(); ++i) {
     char c = s[i];
-    bool ok = base == 8    ? (c >= '0' && c <= '7')
-              : base == 16 ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-                           : (c >= '0' && c <= '9');
+    bool ok = base == 8 ? (c >= '0' && c <= '7')
+              : base == 16
+                  ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+                  : (c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
 }
 
 bool is_yaml_float(std::string_view s) {
-  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "-.inf" || s == "+.Inf" || s == "-.Inf" ||
-      s == ".nan" || s == ".NaN" || s == ".NAN")
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "-.inf" || s == "+.Inf" ||
+      s == "-.Inf" || s == ".nan" || s == ".NaN" || s == ".NAN")
     return true;
   size_t i = 0;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
@@ -112,7 +113,8 @@ std::optional<std::string> condition_text(const YAML::Node& node) {
     }
     case ScalarType::kInt: {
       const std::string& s = node.Scalar();
-      if (s.starts_with("0o") || s.starts_with("0x")) return std::to_string(std::stoull(s.substr(2), nullptr, s[1] == 'o' ? 8 : 16));
+      if (s.starts_with("0o") || s.starts_with("0x"))
+        return std::to_string(std::stoull(s.substr(2), nullptr, s[1] == 'o' ? 8 : 16));
       return s;
     }
     case ScalarType::kFloat: {
@@ -129,7 +131,8 @@ std::optional<std::string> condition_text(const YAML::Node& node) {
 
 class Loader {
  public:
-  Loader(std::string source, std::vector<std::string>* warnings) : source_(std::move(source)), warnings_(warnings) {}
+  Loader(std::string source, std::vector<std::string>* warnings)
+      : source_(std::move(source)), warnings_(warnings) {}
 
   Status fail(const YAML::Node& at, const std::string& message) const {
     return Status(ErrorCode::kInvalidArgument, "Parse error: " + message + position(at));
@@ -137,12 +140,14 @@ class Loader {
   std::string position(const YAML::Node& at) const {
     YAML::Mark m = at.Mark();
     if (m.is_null()) return " (at " + source_ + ")";
-    return " (at " + source_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ")";
+    return " (at " + source_ + ":" + std::to_string(m.line + 1) + ":" +
+           std::to_string(m.column + 1) + ")";
   }
   void warn(const std::string& message, const Step& step) const {
     if (warnings_ == nullptr) return;
     std::string line = "[FLUX-WARN] " + message + " (" + step.location;
-    if (step.line > 0) line += ", " + source_ + ":" + std::to_string(step.line) + ":" + std::to_string(step.column);
+    if (step.line > 0)
+      line += ", " + source_ + ":" + std::to_string(step.line) + ":" + std::to_string(step.column);
     warnings_->push_back(line + ")");
   }
 
@@ -151,7 +156,8 @@ class Loader {
     size_t i = 0;
     for (const YAML::Node& item : seq) {
       Step step;
-      if (Status st = parse_step(item, prefix + "[" + std::to_string(i++) + "]", &step); !st) return st;
+      if (Status st = parse_step(item, prefix + "[" + std::to_string(i++) + "]", &step); !st)
+        return st;
       out->push_back(std::move(step));
     }
     return Status::ok();
@@ -162,7 +168,8 @@ class Loader {
     std::optional<std::string> text = condition_text(cond);
     if (!text) {
       if (cond && !cond.IsNull() && !cond.IsScalar())
-        return fail(cond, "'condition' of 'flux: " + flux + "' must be a string, got " + kind_name(cond));
+        return fail(cond,
+                    "'condition' of 'flux: " + flux + "' must be a string, got " + kind_name(cond));
       return fail(map, "'flux: " + flux + "' requires 'condition' field");
     }
     Result<Expression> expr = Expression::parse(*text, step->location);
@@ -184,11 +191,13 @@ class Loader {
       return Status::ok();
     }
     if (!node.IsMap())
-      return fail(node, "Invalid step type: expected string or mapping, got " + kind_name(node) + " at " + location);
+      return fail(node, "Invalid step type: expected string or mapping, got " + kind_name(node) +
+                            " at " + location);
 
     if (const YAML::Node process = node["process"]) {
       if (!is_string(process))
-        return fail(process, "'process' value must be a string (got " + kind_name(process) + " at " + location + ")");
+        return fail(process, "'process' value must be a string (got " + kind_name(process) +
+                                 " at " + location + ")");
       step->kind = StepKind::kProcess;
       step->process = process.Scalar();
       return Status::ok();
@@ -204,16 +213,19 @@ class Loader {
                             " (expected 'process' or 'flux')");
     }
     if (!is_string(flux))
-      return fail(flux, "'flux' value must be a string (got " + kind_name(flux) + " at " + location + ")");
+      return fail(
+          flux, "'flux' value must be a string (got " + kind_name(flux) + " at " + location + ")");
     const std::string& type = flux.Scalar();
     if (type == "while") {
       step->kind = StepKind::kWhile;
       if (Status st = parse_condition(node, type, step); !st) return st;
       const YAML::Node body = node["do"];
-      if (!body || !body.IsSequence()) return fail(body ? body : node, "'flux: while' requires 'do' block");
+      if (!body || !body.IsSequence())
+        return fail(body ? body : node, "'flux: while' requires 'do' block");
       if (Status st = parse_steps(body, location + ".do", &step->body); !st) return st;
       if (step->body.empty())
-        warn("'flux: while' has empty 'do' block; a true condition loops until the safety trip", *step);
+        warn("'flux: while' has empty 'do' block; a true condition loops until the safety trip",
+             *step);
       return Status::ok();
     }
     if (type == "if") {
@@ -225,22 +237,27 @@ class Loader {
       if (const YAML::Node orelse = node["else"]; orelse && orelse.IsSequence()) {
         if (Status st = parse_steps(orelse, location + ".else", &step->orelse); !st) return st;
       }
-      if (step->body.empty() && step->orelse.empty()) warn("'flux: if' has empty 'then' and 'else' blocks.", *step);
+      if (step->body.empty() && step->orelse.empty())
+        warn("'flux: if' has empty 'then' and 'else' blocks.", *step);
       return Status::ok();
     }
     if (type == "run") {
       step->kind = StepKind::kRun;
       const YAML::Node body = node["steps"];
-      if (!body || !body.IsSequence()) return fail(body ? body : node, "'flux: run' requires 'steps' block");
+      if (!body || !body.IsSequence())
+        return fail(body ? body : node, "'flux: run' requires 'steps' block");
       if (Status st = parse_steps(body, location + ".steps", &step->body); !st) return st;
       if (step->body.empty()) warn("'flux: run' has empty 'steps' block.", *step);
       return Status::ok();
     }
-    return fail(flux, "Unknown flux type: '" + type + "' at " + location + " (expected 'while', 'if' or 'run')");
+    return fail(flux, "Unknown flux type: '" + type + "' at " + location +
+                          " (expected 'while', 'if' or 'run')");
   }
 
-  // Legacy graph: nodes: {start: <name>, <name>: {next: <target> | {"if <cond>": target, else: target}}}.
-  Status parse_graph(const YAML::Node& nodes, std::optional<std::string>* start, std::vector<GraphNode>* out) {
+  // Legacy graph: nodes: {start: <name>, <name>: {next: <target> | {"if <cond>": target, else:
+  // target}}}.
+  Status parse_graph(const YAML::Node& nodes, std::optional<std::string>* start,
+                     std::vector<GraphNode>* out) {
     for (const auto& kv : nodes) {
       if (!kv.first.IsScalar()) continue;
       const std::string& name = kv.first.Scalar();
@@ -265,7 +282,8 @@ class Loader {
             std::string_view cond = std::string_view(key).substr(3);
             while (!cond.empty() && cond.front() == ' ') cond.remove_prefix(1);
             while (!cond.empty() && cond.back() == ' ') cond.remove_suffix(1);
-            if (cond.size() >= 2 && (cond.front() == '"' || cond.front() == '\'') && cond.back() == cond.front()) {
+            if (cond.size() >= 2 && (cond.front() == '"' || cond.front() == '\'') &&
+                cond.back() == cond.front()) {
               cond.remove_prefix(1);
               cond.remove_suffix(1);
             }
@@ -285,7 +303,8 @@ class Loader {
   std::vector<std::string>* warnings_;
 };
 
-void collect(const std::vector<Step>& steps, bool all, std::vector<std::string>* out, std::set<std::string>* seen) {
+void collect(const std::vector<Step>& steps, bool all, std::vector<std::string>* out,
+             std::set<std::string>* seen) {
   for (const Step& s : steps) {
     switch (s.kind) {
       case StepKind::kProcess:
@@ -330,7 +349,8 @@ Result<Workflow> Workflow::parse(std::string_view yaml_text, std::string_view so
     root = YAML::Load(std::string(yaml_text));
   } catch (const YAML::Exception& e) {
     std::string where = " (at " + wf.source_;
-    if (!e.mark.is_null()) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    if (!e.mark.is_null())
+      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
     return Status(ErrorCode::kInvalidArgument, "Invalid YAML: " + e.msg + where + ")");
   }
   if (!root.IsMap()) return wf;  // empty or non-mapping document: a workflow with no steps
@@ -344,7 +364,8 @@ Result<Workflow> Workflow::parse(std::string_view yaml_text, std::string_view so
       if (Status st = loader.parse_graph(nodes, &wf.graph_start_, &wf.graph_); !st) return st;
     }
   } catch (const YAML::Exception& e) {  // yaml-cpp reports malformed node access by exception
-    return Status(ErrorCode::kInvalidArgument, "Invalid YAML: " + e.msg + " (at " + wf.source_ + ")");
+    return Status(ErrorCode::kInvalidArgument,
+                  "Invalid YAML: " + e.msg + " (at " + wf.source_ + ")");
   }
   return wf;
 }

@@ -80,18 +80,22 @@ steps:
   EXPECT_EQ(group.body[1].location, "steps[1].do[1].else[0].steps[1]");
   EXPECT_EQ(group.describe(), "steps[1].do[1].else[0] run (2 steps)");
   EXPECT_THAT(wf.flattened_process_names(), ElementsAre("prepare", "report"));
-  EXPECT_THAT(wf.referenced_process_names(), ElementsAre("prepare", "consume_one", "checkpoint", "a", "b", "report"));
+  EXPECT_THAT(wf.referenced_process_names(),
+              ElementsAre("prepare", "consume_one", "checkpoint", "a", "b", "report"));
 }
 
 TEST(WorkflowTest, EmptyOrNonMappingDocumentsHaveNoSteps) {
-  for (std::string_view text : {"", "# only a comment\n", "- a\n- b\n", "just text", "steps: 3\n", "steps:\n"}) {
+  for (std::string_view text :
+       {"", "# only a comment\n", "- a\n- b\n", "just text", "steps: 3\n", "steps:\n"}) {
     Workflow wf = parse_ok(text);
     EXPECT_THAT(wf.steps(), IsEmpty()) << text;
   }
 }
 
 TEST(WorkflowTest, YamlBooleansAndNumbersAreConditionLiterals) {
-  Workflow wf = parse_ok("steps:\n  - {flux: if, condition: true, then: [a]}\n  - {flux: while, condition: 0, do: [b]}\n");
+  Workflow wf = parse_ok(
+      "steps:\n  - {flux: if, condition: true, then: [a]}\n  - {flux: while, condition: 0, do: "
+      "[b]}\n");
   EXPECT_EQ(wf.steps()[0].condition->text(), "True");
   EXPECT_EQ(wf.steps()[1].condition->text(), "0");
   Workflow quoted = parse_ok("steps:\n  - {flux: if, condition: 'true', then: [a]}\n");
@@ -100,16 +104,19 @@ TEST(WorkflowTest, YamlBooleansAndNumbersAreConditionLiterals) {
 
 TEST(WorkflowTest, IfBranchesThatAreNotSequencesAreEmpty) {
   std::vector<std::string> warnings;
-  Workflow wf = parse_ok("steps:\n  - {flux: if, condition: 'x', then: a, else: {b: 1}}\n", &warnings);
+  Workflow wf =
+      parse_ok("steps:\n  - {flux: if, condition: 'x', then: a, else: {b: 1}}\n", &warnings);
   EXPECT_THAT(wf.steps()[0].body, IsEmpty());
   EXPECT_THAT(wf.steps()[0].orelse, IsEmpty());
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_THAT(warnings[0], StartsWith("[FLUX-WARN] 'flux: if' has empty 'then' and 'else' blocks."));
+  EXPECT_THAT(warnings[0],
+              StartsWith("[FLUX-WARN] 'flux: if' has empty 'then' and 'else' blocks."));
 }
 
 TEST(WorkflowTest, EmptyBlocksWarnWithTheirLocation) {
   std::vector<std::string> warnings;
-  parse_ok("steps:\n  - {flux: while, condition: 'False', do: []}\n  - {flux: run, steps: []}\n", &warnings);
+  parse_ok("steps:\n  - {flux: while, condition: 'False', do: []}\n  - {flux: run, steps: []}\n",
+           &warnings);
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_THAT(warnings[0], StartsWith("[FLUX-WARN] 'flux: while' has empty 'do' block"));
   EXPECT_THAT(warnings[0], HasSubstr("steps[0], flow.yaml:2:5"));
@@ -117,36 +124,47 @@ TEST(WorkflowTest, EmptyBlocksWarnWithTheirLocation) {
 }
 
 TEST(WorkflowTest, ParseErrorsNameTheProblemAndThePosition) {
-  EXPECT_THAT(parse_error("steps:\n  - flux: while\n    do: [a]\n"),
-              StartsWith("Parse error: 'flux: while' requires 'condition' field (at flow.yaml:2:5)"));
+  EXPECT_THAT(
+      parse_error("steps:\n  - flux: while\n    do: [a]\n"),
+      StartsWith("Parse error: 'flux: while' requires 'condition' field (at flow.yaml:2:5)"));
   EXPECT_THAT(parse_error("steps:\n  - flux: while\n    condition: x\n"),
               StartsWith("Parse error: 'flux: while' requires 'do' block"));
   EXPECT_THAT(parse_error("steps:\n  - flux: while\n    condition: x\n    do: a\n"),
               StartsWith("Parse error: 'flux: while' requires 'do' block (at flow.yaml:4:9)"));
   EXPECT_THAT(parse_error("steps:\n  - {flux: if, then: [a]}\n"),
               StartsWith("Parse error: 'flux: if' requires 'condition' field"));
-  EXPECT_THAT(parse_error("steps:\n  - {flux: run}\n"), StartsWith("Parse error: 'flux: run' requires 'steps' block"));
+  EXPECT_THAT(parse_error("steps:\n  - {flux: run}\n"),
+              StartsWith("Parse error: 'flux: run' requires 'steps' block"));
   EXPECT_THAT(parse_error("steps:\n  - {flux: parallel, steps: [a]}\n"),
               StartsWith("Parse error: Unknown flux type: 'parallel'"));
-  EXPECT_THAT(parse_error("steps:\n  - {flux: 3}\n"), StartsWith("Parse error: 'flux' value must be a string"));
-  EXPECT_THAT(parse_error("steps:\n  - {process: [a]}\n"), StartsWith("Parse error: 'process' value must be a string"));
-  EXPECT_THAT(parse_error("steps:\n  - {process: 12}\n"), StartsWith("Parse error: 'process' value must be a string"));
-  EXPECT_THAT(parse_error("steps:\n  - {name: x, foo: 1}\n"),
-              StartsWith("Parse error: Unknown step format: mapping with keys [name, foo] at steps[0]"));
-  EXPECT_THAT(parse_error("steps:\n  - [a, b]\n"),
-              StartsWith("Parse error: Invalid step type: expected string or mapping, got sequence"));
-  EXPECT_THAT(parse_error("steps:\n  - 42\n"), HasSubstr("Invalid step type: expected string or mapping, got integer 42"));
+  EXPECT_THAT(parse_error("steps:\n  - {flux: 3}\n"),
+              StartsWith("Parse error: 'flux' value must be a string"));
+  EXPECT_THAT(parse_error("steps:\n  - {process: [a]}\n"),
+              StartsWith("Parse error: 'process' value must be a string"));
+  EXPECT_THAT(parse_error("steps:\n  - {process: 12}\n"),
+              StartsWith("Parse error: 'process' value must be a string"));
+  EXPECT_THAT(
+      parse_error("steps:\n  - {name: x, foo: 1}\n"),
+      StartsWith("Parse error: Unknown step format: mapping with keys [name, foo] at steps[0]"));
+  EXPECT_THAT(
+      parse_error("steps:\n  - [a, b]\n"),
+      StartsWith("Parse error: Invalid step type: expected string or mapping, got sequence"));
+  EXPECT_THAT(parse_error("steps:\n  - 42\n"),
+              HasSubstr("Invalid step type: expected string or mapping, got integer 42"));
   EXPECT_THAT(parse_error("steps:\n  - {flux: if, condition: [1], then: [a]}\n"),
               HasSubstr("'condition' of 'flux: if' must be a string, got sequence"));
 }
 
 TEST(WorkflowTest, ErrorsInsideNestedBlocksPropagate) {
-  EXPECT_THAT(parse_error("steps:\n  - flux: run\n    steps:\n      - flux: if\n        then: [a]\n"),
-              AllOf(StartsWith("Parse error: 'flux: if' requires 'condition' field"), HasSubstr("flow.yaml:4:9")));
+  EXPECT_THAT(
+      parse_error("steps:\n  - flux: run\n    steps:\n      - flux: if\n        then: [a]\n"),
+      AllOf(StartsWith("Parse error: 'flux: if' requires 'condition' field"),
+            HasSubstr("flow.yaml:4:9")));
 }
 
 TEST(WorkflowTest, InvalidConditionsAreRefusedAtLoadTime) {
-  std::string msg = parse_error("steps:\n  - process: a\n  - flux: if\n    condition: \"x ==\"\n    then: [a]\n");
+  std::string msg =
+      parse_error("steps:\n  - process: a\n  - flux: if\n    condition: \"x ==\"\n    then: [a]\n");
   EXPECT_THAT(msg, StartsWith("Parse error: invalid condition at steps[1]: 'x =='"));
   EXPECT_THAT(msg, HasSubstr("flow.yaml:4:16"));
   EXPECT_THAT(parse_error("steps:\n  - {flux: while, condition: \"__import__('os')\", do: [a]}\n"),

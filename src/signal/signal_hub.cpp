@@ -28,12 +28,12 @@ struct Channel {
   std::mutex mu;
   std::condition_variable cv;  // blocking receivers wait here
   // Everything below is guarded by `mu`.
-  std::vector<Slot> ring;  // size is a power of two
-  uint64_t mask = 0;       // ring.size() - 1
-  uint64_t head = 0;       // sequence number of the next message
-  size_t senders = 1;      // live hub handles; 0 means closed
-  size_t blocked = 0;      // receivers waiting on `cv`
-  size_t armed = 0;        // receivers with an armed eventfd
+  std::vector<Slot> ring;                 // size is a power of two
+  uint64_t mask = 0;                      // ring.size() - 1
+  uint64_t head = 0;                      // sequence number of the next message
+  size_t senders = 1;                     // live hub handles; 0 means closed
+  size_t blocked = 0;                     // receivers waiting on `cv`
+  size_t armed = 0;                       // receivers with an armed eventfd
   std::vector<ReceiverState*> receivers;  // live receivers; each unregisters in its destructor
 
   void wake_armed_locked();

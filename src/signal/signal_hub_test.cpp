@@ -292,7 +292,8 @@ TEST(SignalHubTest, ConcurrentPublishersKeepPerPublisherOrderWithoutLoss) {
       size_t colon = m.find(':');
       ASSERT_NE(colon, std::string::npos) << m;
       int p = std::stoi(m.substr(0, colon));
-      ASSERT_EQ(std::stoi(m.substr(colon + 1)), next[p]++) << "receiver " << r << " publisher " << p;
+      ASSERT_EQ(std::stoi(m.substr(colon + 1)), next[p]++)
+          << "receiver " << r << " publisher " << p;
     }
     for (int p = 0; p < kPublishers; ++p) EXPECT_EQ(next[p], kEach);
   }

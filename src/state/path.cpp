@@ -21,7 +21,8 @@ std::string segment_text(const Value& segment) {
 
 Path::Path(std::initializer_list<Value> segments) : segments_(segments) { canonicalize_root(); }
 
-Path::Path(std::vector<Value> segments, bool loose) : segments_(std::move(segments)), loose_(loose) {
+Path::Path(std::vector<Value> segments, bool loose)
+    : segments_(std::move(segments)), loose_(loose) {
   canonicalize_root();
 }
 
@@ -35,8 +36,8 @@ void Path::canonicalize_root() {
 namespace {
 
 Status parse_error(std::string_view text, size_t pos, std::string_view what) {
-  return {ErrorCode::kInvalidArgument, "Invalid path '" + std::string(text) + "': " +
-                                           std::string(what) + " at position " +
+  return {ErrorCode::kInvalidArgument, "Invalid path '" + std::string(text) +
+                                           "': " + std::string(what) + " at position " +
                                            std::to_string(pos)};
 }
 
@@ -168,7 +169,8 @@ Path Path::prefix(size_t n) const {
   Path p;
   p.loose_ = loose_;
   p.item_syntax_ = n >= 64 ? item_syntax_ : item_syntax_ & ((uint64_t{1} << n) - 1);
-  p.segments_.assign(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(std::min(n, size())));
+  p.segments_.assign(segments_.begin(),
+                     segments_.begin() + static_cast<std::ptrdiff_t>(std::min(n, size())));
   return p;
 }
 

@@ -16,16 +16,15 @@ std::string at_text(const Path& path, size_t depth) {
 }
 
 Status not_found(const Path& path, size_t depth) {
-  return {ErrorCode::kNotFound, "Path '" + path.to_string() + "' not found: " +
-                                    segment_text(path[depth]).insert(0, "key '") + "' missing at '" +
-                                    at_text(path, depth) + "'"};
+  return {ErrorCode::kNotFound, "Path '" + path.to_string() +
+                                    "' not found: " + segment_text(path[depth]).insert(0, "key '") +
+                                    "' missing at '" + at_text(path, depth) + "'"};
 }
 
 Status type_mismatch(const Path& path, size_t depth, const Value& node, std::string_view what) {
   return {ErrorCode::kTypeMismatch, "Path '" + path.to_string() + "': cannot " + std::string(what) +
                                         " " + std::string(node.type_name()) + " at '" +
-                                        at_text(path, depth) + "' with key " +
-                                        path[depth].repr()};
+                                        at_text(path, depth) + "' with key " + path[depth].repr()};
 }
 
 // Decimal string of an int segment, or the parsed int of a digit-only string segment.
@@ -57,10 +56,11 @@ Result<size_t> list_index(const Value& segment, size_t size, const Path& path, s
   }
   if (idx < 0) idx += static_cast<int64_t>(size);
   if (idx < 0 || (!allow_past_end && static_cast<size_t>(idx) >= size)) {
-    return Status(ErrorCode::kNotFound, "Path '" + path.to_string() + "': list index " +
-                                            std::to_string(segment.is_int() ? segment.as_int() : idx) +
-                                            " out of range (size " + std::to_string(size) +
-                                            ") at '" + at_text(path, depth) + "'");
+    return Status(ErrorCode::kNotFound,
+                  "Path '" + path.to_string() + "': list index " +
+                      std::to_string(segment.is_int() ? segment.as_int() : idx) +
+                      " out of range (size " + std::to_string(size) + ") at '" +
+                      at_text(path, depth) + "'");
   }
   return static_cast<size_t>(idx);
 }
@@ -87,7 +87,8 @@ Result<const Value*> step(const Value& node, const Path& path, size_t depth, Val
     case Kind::kForeign: {
       const ForeignHooks* h = node.foreign_hooks();
       if (h && h->get_attribute) {
-        if (!h->get_attribute(node.foreign_object(), seg, scratch)) return static_cast<const Value*>(nullptr);
+        if (!h->get_attribute(node.foreign_object(), seg, scratch))
+          return static_cast<const Value*>(nullptr);
         return static_cast<const Value*>(scratch);
       }
       return type_mismatch(path, depth, node, "navigate into");
@@ -150,8 +151,10 @@ Result<Value> set(const Value& node, const Path& path, Value value, size_t depth
       Value key = map_key(m, seg, path.loose(), true);
       Map::Found at = m.lookup(key);  // one search for the read and the write
       static const Value kNull;
-      THEUS_ASSIGN_OR_RETURN(Value updated, set(at.value ? *at.value : kNull, path, std::move(value), depth + 1));
-      return Value(at.value ? m.replace(at, std::move(updated)) : m.set(std::move(key), std::move(updated)));
+      THEUS_ASSIGN_OR_RETURN(Value updated,
+                             set(at.value ? *at.value : kNull, path, std::move(value), depth + 1));
+      return Value(at.value ? m.replace(at, std::move(updated))
+                            : m.set(std::move(key), std::move(updated)));
     }
     case Kind::kList: {
       const List& l = node.as_list();
@@ -159,8 +162,8 @@ Result<Value> set(const Value& node, const Path& path, Value value, size_t depth
       if (idx > l.size() + kMaxListExtension)
         return Status(ErrorCode::kInvalidArgument,
                       "Path '" + path.to_string() + "': index " + std::to_string(idx) +
-                          " is too far past the end of the list at '" + at_text(path, depth) + "' (size " +
-                          std::to_string(l.size()) + ")");
+                          " is too far past the end of the list at '" + at_text(path, depth) +
+                          "' (size " + std::to_string(l.size()) + ")");
       List out = l;
       while (out.size() <= idx) out = out.push_back(Value());  // extend with None past the end
       THEUS_ASSIGN_OR_RETURN(Value updated, set(out[idx], path, std::move(value), depth + 1));

@@ -122,9 +122,7 @@ void PhysicsOverrides::clear() {
   count_.store(0, std::memory_order_release);
 }
 
-bool PhysicsOverrides::empty() const {
-  return count_.load(std::memory_order_acquire) == 0;
-}
+bool PhysicsOverrides::empty() const { return count_.load(std::memory_order_acquire) == 0; }
 
 std::optional<uint8_t> PhysicsOverrides::lookup(const Path& path) const {
   if (count_.load(std::memory_order_acquire) == 0) return std::nullopt;

@@ -28,7 +28,8 @@ RetryDecision ConflictManager::report_conflict(std::string_view key) {
   ++it->second;
   uint32_t exp = std::min<uint32_t>(it->second - 1, 10);
   double jitter = std::uniform_real_distribution<double>(0.8, 1.2)(rng_);
-  auto wait = static_cast<int64_t>(std::floor(base_backoff_ms_ * static_cast<double>(1u << exp) * jitter));
+  auto wait =
+      static_cast<int64_t>(std::floor(base_backoff_ms_ * static_cast<double>(1u << exp) * jitter));
   return {true, wait};
 }
 

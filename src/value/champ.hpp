@@ -78,7 +78,8 @@ class Champ {
  public:
   Champ() noexcept = default;
   Champ(const Champ& o) noexcept : root_(ref(o.root_)), size_(o.size_) {}
-  Champ(Champ&& o) noexcept : root_(std::exchange(o.root_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  Champ(Champ&& o) noexcept
+      : root_(std::exchange(o.root_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   Champ& operator=(Champ o) noexcept {
     std::swap(root_, o.root_);
     std::swap(size_, o.size_);
@@ -144,7 +145,8 @@ class Champ {
   }
 
   // Copies `src` into a new node with the given maps/counts, skipping and inserting as told.
-  static Node* rebuild(const Node* src, uint32_t datamap, uint32_t nodemap, uint32_t nd, uint32_t nn) {
+  static Node* rebuild(const Node* src, uint32_t datamap, uint32_t nodemap, uint32_t nd,
+                       uint32_t nn) {
     Node* n = Node::alloc(nd, nn);
     n->datamap = datamap;
     n->nodemap = nodemap;
@@ -217,7 +219,8 @@ class Champ {
         return out;
       }
       // Push both entries one level down.
-      Node* sub = make_pair_node(e, Ops::hash(e.key), Entry{key, std::move(value)}, hash, shift + kBits);
+      Node* sub =
+          make_pair_node(e, Ops::hash(e.key), Entry{key, std::move(value)}, hash, shift + kBits);
       uint32_t ni = index(n->nodemap, b);
       Node* out = rebuild(n, n->datamap & ~b, n->nodemap | b, n->nd - 1, n->nn + 1);
       for (uint32_t j = 0, k = 0; j < n->nd; ++j)

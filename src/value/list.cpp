@@ -80,8 +80,7 @@ std::vector<Value> List::to_vector() const {
 }
 
 bool List::same_as(const List& other) const noexcept {
-  return root_ == other.root_ ||
-         (root_ && other.root_ && root_->vec.same_nodes(other.root_->vec));
+  return root_ == other.root_ || (root_ && other.root_ && root_->vec.same_nodes(other.root_->vec));
 }
 
 bool operator==(const List& a, const List& b) {

@@ -95,7 +95,8 @@ Map Map::replace(const Found& at, Value value) const {
   // Keep the slot (and, as Python does, the originally stored key object).
   const MapEntry& old = root_->entries[static_cast<size_t>(at.slot)];
   auto* r = new MapRoot();
-  r->entries = root_->entries.set(static_cast<size_t>(at.slot), MapEntry{old.key, std::move(value)});
+  r->entries =
+      root_->entries.set(static_cast<size_t>(at.slot), MapEntry{old.key, std::move(value)});
   r->index = root_->index;
   r->live = root_->live;
   return Map(r);
@@ -200,7 +201,9 @@ bool operator==(const Map& a, const Map& b) {
 }
 
 Map::Iterator Map::begin() const noexcept { return Iterator(this, 0); }
-Map::Iterator Map::end() const noexcept { return Iterator(this, root_ ? root_->entries.size() : 0); }
+Map::Iterator Map::end() const noexcept {
+  return Iterator(this, root_ ? root_->entries.size() : 0);
+}
 
 Map::Iterator::Iterator(const Map* map, size_t i) noexcept
     : map_(map), i_(i), end_(map->root_ ? map->root_->entries.size() : 0) {

@@ -61,9 +61,9 @@ struct ValueKeyOps {
 struct MapRoot : RcBase {
   static constexpr size_t kIndexThreshold = 8;
 
-  PVec<MapEntry> entries;                  // slots, tombstones included
+  PVec<MapEntry> entries;                     // slots, tombstones included
   Champ<Value, uint32_t, ValueKeyOps> index;  // empty while entries.size() <= kIndexThreshold
-  size_t live = 0;                         // entries that are not tombstones
+  size_t live = 0;                            // entries that are not tombstones
 
   bool indexed() const noexcept { return entries.size() > kIndexThreshold; }
   static void destroy(MapRoot* r) noexcept { delete r; }

@@ -66,7 +66,8 @@ class PVec {
 
  public:
   PVec() noexcept = default;
-  PVec(const PVec& o) noexcept : size_(o.size_), shift_(o.shift_), root_(ref(o.root_)), tail_(ref(o.tail_)) {}
+  PVec(const PVec& o) noexcept
+      : size_(o.size_), shift_(o.shift_), root_(ref(o.root_)), tail_(ref(o.tail_)) {}
   PVec(PVec&& o) noexcept
       : size_(std::exchange(o.size_, 0)),
         shift_(std::exchange(o.shift_, kBits)),

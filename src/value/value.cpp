@@ -154,8 +154,10 @@ bool Value::truthy() const noexcept {
     case Kind::kMap:
       return !map_.empty();
     case Kind::kBuffer:
-    case Kind::kForeign:
       return true;
+    case Kind::kForeign:
+      return foreign_->hooks && foreign_->hooks->truthy ? foreign_->hooks->truthy(foreign_->object)
+                                                        : true;
   }
   return true;
 }

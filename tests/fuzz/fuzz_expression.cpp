@@ -1,8 +1,7 @@
 // libFuzzer target for the Flux condition language: any input must parse or be refused cleanly,
 // and anything that parses must evaluate or fail with a Status, never crash, hang or exhaust
-// memory. Build (from the repository root):
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
-//     tests/fuzz/fuzz_expression.cpp src/flux/expression*.cpp src/value/*.cpp ... (no *_test.cpp)
+// memory. Built by `make fuzz-build` (tests/fuzz/CMakeLists.txt); seeds in
+// tests/fuzz/corpus/expression/.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

@@ -14,7 +14,8 @@ namespace {
 theus::Result<theus::Value> scope(std::string_view name) {
   using theus::Map;
   using theus::Value;
-  if (name == "domain") return Value(Map{{"n", 3}, {"items", theus::List{1, 2, 3}}, {"name", "ann"}});
+  if (name == "domain")
+    return Value(Map{{"n", 3}, {"items", theus::List{1, 2, 3}}, {"name", "ann"}});
   if (name == "signal" || name == "cmd") return Value(Map{{"cmd_go", "True"}});
   if (name == "x") return Value(1);
   return theus::Status(theus::ErrorCode::kNameError, "name is not defined");
@@ -25,7 +26,8 @@ theus::Result<theus::Value> scope(std::string_view name) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   std::vector<std::string> warnings;
-  theus::Result<theus::flux::Workflow> parsed = theus::flux::Workflow::parse(text, "fuzz.yaml", &warnings);
+  theus::Result<theus::flux::Workflow> parsed =
+      theus::flux::Workflow::parse(text, "fuzz.yaml", &warnings);
   if (!parsed.is_ok()) return 0;
   auto wf = std::make_shared<const theus::flux::Workflow>(std::move(parsed).value());
   (void)wf->flattened_process_names();

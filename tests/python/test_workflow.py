@@ -197,6 +197,29 @@ steps:
     assert wf.execute(ctx, lambda n: None) == ["deep", "signalled", "maths"]
 
 
+def test_conditions_compare_python_objects_with_their_own_operators():
+    from datetime import date
+    from decimal import Decimal
+
+    class Empty:
+        def __len__(self):
+            return 0
+
+    ctx = {"domain": {"price": Decimal("150.50"), "day": date(2026, 11, 21), "box": Empty()}}
+    wf = WorkflowEngine(
+        """
+steps:
+  - {flux: if, condition: "domain.price > 100 and 150.5 == domain.price", then: [dearer]}
+  - {flux: if, condition: "domain.price in [1, 150.5]", then: [listed]}
+  - {flux: if, condition: "not domain.box", then: [empty]}
+  - {flux: if, condition: "domain.day < domain.price", then: [never]}
+"""
+    )
+    with pytest.raises(TypeError, match="not supported between instances of 'datetime.date' and 'decimal.Decimal'"):
+        wf.execute(ctx, lambda name: None)
+    assert wf.state_history[-1] == S.Failed
+
+
 def test_safety_trip_matches_the_spec_example():
     calls, ex = recorder()
     wf = WorkflowEngine("steps:\n  - {flux: while, condition: 'True', do: [p]}\n", max_ops=10)
@@ -629,6 +652,20 @@ def test_debug_from_kwarg_and_environment(run, monkeypatch, capsys):
     monkeypatch.setenv("THEUS_FLUX_DEBUG", "0")
     run(engine.execute_workflow("steps: [note]\n"))
     assert "[FLUX-DEBUG]" not in capsys.readouterr().err
+
+
+def test_committed_python_objects_in_conditions(run):
+    from decimal import Decimal
+
+    @process(inputs=["domain.balance"], outputs=["domain.balance"])
+    def spend(ctx):
+        ctx.domain.balance -= Decimal("0.10")
+
+    engine = TheusEngine({"domain": {"balance": Decimal("0.30")}})
+    engine.register(spend)
+    flow = "steps:\n  - {flux: while, condition: 'domain.balance > 0', do: [spend]}\n"
+    assert run(engine.execute_workflow(flow)) == ["spend"] * 3  # exact decimal arithmetic
+    assert engine.state.data["domain"]["balance"] == Decimal("0.00")
 
 
 def test_execute_workflow_sync_entry_point():

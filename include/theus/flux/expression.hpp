@@ -40,7 +40,8 @@ class Expression {
   // Parses `text`. Errors: kInvalidArgument "invalid condition at <location>: '<text>' (<detail>)",
   // where <detail> names what was found and where (column), e.g. "unexpected ')' at column 7" or
   // "calls to 'open' are not allowed".
-  static Result<Expression> parse(std::string_view text, std::string_view location = "<expression>");
+  static Result<Expression> parse(std::string_view text,
+                                  std::string_view location = "<expression>");
 
   // Evaluates to a Value. Errors carry Python-like codes: kNameError, kNotFound (KeyError),
   // kIndexError, kTypeMismatch (TypeError), kZeroDivision, kAttributeError, with the message

@@ -85,7 +85,13 @@ class Run {
 Result<std::vector<std::string>> simulate(const Workflow& workflow, const NameLookup& names,
                                           const RunOptions& options = {});
 
-enum class FsmState : unsigned char { kPending = 0, kRunning = 1, kWaitingIO = 2, kComplete = 3, kFailed = 4 };
+enum class FsmState : unsigned char {
+  kPending = 0,
+  kRunning = 1,
+  kWaitingIO = 2,
+  kComplete = 3,
+  kFailed = 4
+};
 std::string_view fsm_state_name(FsmState state) noexcept;  // "Pending", "Running", ...
 
 class Fsm {
@@ -116,7 +122,8 @@ NameLookup snapshot_scope(const SnapshotPtr* snapshot);
 // pipeline: contract, retries, commit); conditions see the head after each step. Returns the
 // executed names. Unregistered names fail with kNotFound "Process '<name>' not found in registry".
 // `fsm`, when given, records the Running / Complete / Failed transitions.
-Result<std::vector<std::string>> run_workflow(Engine& engine, std::shared_ptr<const Workflow> workflow,
+Result<std::vector<std::string>> run_workflow(Engine& engine,
+                                              std::shared_ptr<const Workflow> workflow,
                                               const RunOptions& options = {}, Fsm* fsm = nullptr);
 
 }  // namespace theus::flux

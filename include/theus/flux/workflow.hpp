@@ -25,19 +25,20 @@ enum class StepKind : unsigned char { kProcess, kIf, kWhile, kRun };
 
 struct Step {
   StepKind kind = StepKind::kProcess;
-  std::string process;                 // kProcess: the process name
+  std::string process;                  // kProcess: the process name
   std::optional<Expression> condition;  // kIf, kWhile
-  std::vector<Step> body;              // kIf: then; kWhile: do; kRun: steps
-  std::vector<Step> orelse;            // kIf: else
-  std::string location;                // e.g. "steps[1].do[0]"
-  int line = 0;                        // 1-based position in the source (0 when unknown)
+  std::vector<Step> body;               // kIf: then; kWhile: do; kRun: steps
+  std::vector<Step> orelse;             // kIf: else
+  std::string location;                 // e.g. "steps[1].do[0]"
+  int line = 0;                         // 1-based position in the source (0 when unknown)
   int column = 0;
 
   // One-line description for traces: "steps[1] process 'load'", "steps[2] while 'x > 0'".
   std::string describe() const;
 };
 
-// One node of the legacy graph form: `nodes: {name: {next: <target> | {<"if cond">: target, else: target}}}`.
+// One node of the legacy graph form: `nodes: {name: {next: <target> | {<"if cond">: target, else:
+// target}}}`.
 struct GraphBranch {
   std::optional<Expression> condition;  // absent for `else`
   std::string target;
@@ -56,7 +57,8 @@ class Workflow {
   static Result<Workflow> parse(std::string_view yaml_text, std::string_view source = "<string>",
                                 std::vector<std::string>* warnings = nullptr);
   // Reads and parses a UTF-8 file. Missing file: kNotFound "Workflow file not found: <path>".
-  static Result<Workflow> load_file(const std::string& path, std::vector<std::string>* warnings = nullptr);
+  static Result<Workflow> load_file(const std::string& path,
+                                    std::vector<std::string>* warnings = nullptr);
 
   const std::vector<Step>& steps() const noexcept { return steps_; }
   const std::string& source() const noexcept { return source_; }
