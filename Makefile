@@ -33,8 +33,11 @@ demo: build
 	@echo "== C++: examples/cpp/bank_demo.cpp"
 	@$(DEV)/examples/cpp/bank_demo
 	@echo
-	@echo "== Python: examples/python/inventory_demo.py"
-	@PYTHONPATH=python:$(DEV)/python $(PYTHON) examples/python/inventory_demo.py
+	@echo "== Python: the e-commerce project of 'theus init --template ecommerce' (build/demo-shop)"
+	@rm -rf build/demo-shop
+	@$(PYTHON) scripts/run-python --build $(DEV) -m theus init build/demo-shop --template ecommerce --quiet
+	@cd build/demo-shop && $(PYTHON) ../../scripts/run-python --build ../dev -m theus check
+	@cd build/demo-shop && $(PYTHON) ../../scripts/run-python --build ../dev main.py
 
 test: build
 	@$(MAKE) --no-print-directory test-cpp

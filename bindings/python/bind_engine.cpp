@@ -327,6 +327,7 @@ void init_engine(pyb::module_& m) {
             // Synchronous processes run here to completion (or until a backoff the caller wants to
             // await); coroutine and parallel processes get their run back to drive from Python.
             auto run = std::make_unique<ProcessRun>(e, proc, min_attempts);
+            run->check_inputs(kwargs);  // the audit input gate, once before the first attempt
             if (proc->is_coroutine || proc->parallel)
               return pyb::make_tuple(false, pyb::cast(std::move(run)), "async", pyb::none());
             pyb::kwargs kw = pyb::reinterpret_borrow<pyb::kwargs>(kwargs);
@@ -344,17 +345,16 @@ void init_engine(pyb::module_& m) {
           "_sync", [](PyEngine& e) { sync_back(e); }, "Bring the context objects up to date now.")
       .def(
           "_configure",
-          [](PyEngine& e, std::vector<std::string> namespaces, pyb::object output_gate,
-             pyb::object sync_target, bool sync_state_attr, pyb::object namespace_sync) {
+          [](PyEngine& e, std::vector<std::string> namespaces, pyb::object sync_target,
+             bool sync_state_attr, pyb::object namespace_sync) {
             e.key_checked_roots = std::move(namespaces);
-            e.output_gate = output_gate;
             e.sync_target = sync_target;
             e.sync_state_attr = sync_state_attr;
             e.namespace_sync = namespace_sync;
             e.synced_version = e.engine.version();
           },
-          pyb::arg("namespaces"), pyb::arg("output_gate"), pyb::arg("sync_target"),
-          pyb::arg("sync_state_attr"), pyb::arg("namespace_sync"))
+          pyb::arg("namespaces"), pyb::arg("sync_target"), pyb::arg("sync_state_attr"),
+          pyb::arg("namespace_sync"))
       .def("_physics_override",
            [](PyEngine& e, const std::string& path, int caps) {
              e.engine.physics_overrides().register_override(parse_path(path),

@@ -1,4 +1,4 @@
-// SupervisorCore, the process-wide physics-override table and the shm submodule.
+// SupervisorCore and the process-wide physics-override table.
 #include <pybind11/stl.h>
 
 #include <map>
@@ -57,13 +57,6 @@ class SupervisorCore {
   std::map<std::string, Item> items_;
 };
 
-struct BufferDescriptor {
-  std::string name;
-  int64_t size;
-  std::vector<int64_t> shape;
-  std::string dtype;
-};
-
 }  // namespace
 
 void init_misc(pyb::module_& m) {
@@ -99,26 +92,6 @@ void init_misc(pyb::module_& m) {
         if (mirror) PyDict_Clear(mirror);
       },
       "Remove every process-wide physics override.");
-
-  pyb::module_ shm = m.def_submodule("shm", "Shared-memory descriptors and the segment registry.");
-  pyb::class_<BufferDescriptor>(shm, "BufferDescriptor", "A shared-memory array descriptor.")
-      .def(pyb::init(
-               [](std::string name, int64_t size, std::vector<int64_t> shape, std::string dtype) {
-                 return BufferDescriptor{std::move(name), size, std::move(shape), std::move(dtype)};
-               }),
-           pyb::arg("name"), pyb::arg("size"), pyb::arg("shape"), pyb::arg("dtype"))
-      .def_readonly("name", &BufferDescriptor::name)
-      .def_readonly("size", &BufferDescriptor::size)
-      .def_readonly("shape", &BufferDescriptor::shape)
-      .def_readonly("dtype", &BufferDescriptor::dtype)
-      .def("__repr__", [](const BufferDescriptor& b) {
-        std::string shape = "[";
-        for (size_t i = 0; i < b.shape.size(); ++i)
-          shape += (i ? ", " : "") + std::to_string(b.shape[i]);
-        shape += "]";
-        return "<BufferDescriptor name='" + b.name + "' size=" + std::to_string(b.size) +
-               " shape=" + shape + " dtype='" + b.dtype + "'>";
-      });
 }
 
 }  // namespace theus::py

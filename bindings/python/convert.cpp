@@ -56,7 +56,12 @@ PyObject* exception_for(ErrorCode code) {
     case ErrorCode::kInvalidArgument:
       return PyExc_ValueError;
     case ErrorCode::kAuditViolation:
+    case ErrorCode::kAuditBlock:
       return e.audit_block;
+    case ErrorCode::kAuditAbort:
+      return e.audit_abort;
+    case ErrorCode::kAuditStop:
+      return e.audit_stop;
     case ErrorCode::kNameError:
       return PyExc_NameError;
     case ErrorCode::kIndexError:

@@ -5,6 +5,9 @@
 namespace theus::py {
 void init_signal(pyb::module_& m);
 void init_flux(pyb::module_& m);
+void init_heavy(pyb::module_& m);
+void init_audit(pyb::module_& m);
+void bind_engine_audit(pyb::module_& m);
 }  // namespace theus::py
 
 PYBIND11_MODULE(theus_core, m) {
@@ -18,7 +21,10 @@ PYBIND11_MODULE(theus_core, m) {
   tp::init_signal(m);
   tp::init_state(m);
   tp::init_engine(m);
+  tp::init_audit(m);
+  tp::bind_engine_audit(m);
   tp::init_flux(m);
   tp::init_misc(m);
+  tp::init_heavy(m);
   m.attr("__version__") = "3.0.26";
 }

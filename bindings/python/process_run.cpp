@@ -67,18 +67,22 @@ Value detach(const Value& v, const Path& at) {
   return v;
 }
 
-// The pending delta of a commit as a nested dict (what the audit output gate inspects).
-Value pending_of(const CommitView& v) {
-  Value pending = Value(Map());
-  for (const WriteRecord& w : v.writes) {
-    if (w.erased || w.path.empty()) continue;
-    auto cur = is_heavy_root(w.path) ? tree::find(Value(v.next.heavy), w.path, 1)
-                                     : tree::find(Value(v.next.data), w.path);
-    if (!cur.is_ok() || !*cur) continue;
-    auto next = tree::set(pending, w.path, **cur);
-    if (next.is_ok()) pending = std::move(next).value();
-  }
-  return pending;
+// asyncio.CancelledError (looked up once).
+PyObject* cancelled_error_class() {
+  static PyObject* cls =
+      pyb::object(pyb::module_::import("asyncio").attr("CancelledError")).release().ptr();
+  return cls;
+}
+
+// The exception being raised, normalised, as an object (the error indicator is cleared).
+pyb::object take_raised() {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb && value) PyException_SetTraceback(value, tb);
+  Py_XDECREF(type);
+  Py_XDECREF(tb);
+  return pyb::reinterpret_steal<pyb::object>(value);
 }
 
 }  // namespace
@@ -139,27 +143,43 @@ ProcessRun::ProcessRun(std::shared_ptr<PyEngine> engine, std::shared_ptr<const P
     : eng(std::move(engine)), proc(std::move(process)) {
   strict = eng->engine.strict_guards();
   exec = std::make_unique<Execution>(eng->engine, proc->name, min_attempts);
-  if (!eng->output_gate.is_none()) {
-    // The audit output gate: runs at commit, after the conflict check, on the final delta (D9).
-    auto gate = std::make_shared<pyb::object>(eng->output_gate);
-    std::string name = proc->name;
-    hooks.push_back([gate, name](const CommitView& v) -> Status {
-      pyb::gil_scoped_acquire gil;
-      pyb::object doc = pyb::reinterpret_steal<pyb::object>(to_python(pending_of(v), false));
-      try {
-        (*gate)(name, doc);
-      } catch (pyb::error_already_set& err) {
-        // The exception object travels back through theus_core._last_gate_error; the wrapper
-        // re-raises it as is.
-        pyb::module_::import("theus_core").attr("_last_gate_error") = err.value();
-        return Status(ErrorCode::kAuditViolation, pyb::str(err.value()).cast<std::string>());
-      }
-      return Status::ok();
-    });
-  }
 }
 
 ProcessRun::~ProcessRun() { end_attempt(); }
+
+void ProcessRun::check_inputs(const pyb::dict& kwargs) {
+  if (!exec->audited()) return;
+  Status st = exec->check_inputs([&](const std::string& field) -> std::optional<Value> {
+    PyObject* v = PyDict_GetItemString(kwargs.ptr(), field.c_str());
+    if (!v) return std::nullopt;
+    return to_value(v, CopyMode::kReference, field.c_str());
+  });
+  emit_audit_warnings(*exec);
+  throw_if_error(st);
+}
+
+void ProcessRun::raise_failure(const AttemptOutcome& out, PyObject* original) {
+  if (exec->audited()) emit_audit_warnings(*exec);
+  if (!out.replaced) {
+    if (original) return;  // the caller re-raises the original exception
+    throw_if_error(out.error);
+    return;
+  }
+  // The audit refused the failure report: its error replaces the original, chained to it.
+  pyb::object cause;
+  if (original) {
+    cause = pyb::reinterpret_borrow<pyb::object>(original);
+  } else {
+    set_error(*out.replaced);
+    cause = take_raised();
+  }
+  set_error(out.error);
+  pyb::object err = take_raised();
+  PyException_SetCause(err.ptr(), cause.inc_ref().ptr());
+  PyException_SetContext(err.ptr(), cause.inc_ref().ptr());
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(err.ptr())), err.ptr());
+  throw pyb::error_already_set();
+}
 
 void ProcessRun::end_attempt() {
   if (scope) {
@@ -320,7 +340,6 @@ Status ProcessRun::prepare_and_commit(const pyb::object& result) {
   } else {
     map_outputs(tx, result, written);
   }
-  for (const CommitHook& h : hooks) tx.add_pre_install_hook(h);
   return tx.commit();
 }
 
@@ -330,34 +349,36 @@ pyb::tuple ProcessRun::complete(const pyb::object& raw_result) {
   try {
     result = unwrap(raw_result);
     st = prepare_and_commit(result);
-  } catch (pyb::error_already_set&) {
-    exec->conclude(Status(ErrorCode::kInternal, "preparation failed"));
+  } catch (pyb::error_already_set& e) {
+    AttemptOutcome failed = exec->conclude(Status(ErrorCode::kInternal, "preparation failed"));
     end_attempt();
+    raise_failure(failed, e.value().ptr());
     throw;
   }
   AttemptOutcome out = exec->conclude(st);
   end_attempt();
-  if (out.action == AttemptAction::kDone) return pyb::make_tuple(0, result);
-  if (out.action == AttemptAction::kRetry) return pyb::make_tuple(1, out.wait.count() / 1000.0);
-  if (out.error.code() == ErrorCode::kAuditViolation) {
-    pyb::object err = pyb::module_::import("theus_core").attr("_last_gate_error");
-    if (!err.is_none()) {
-      pyb::module_::import("theus_core").attr("_last_gate_error") = pyb::none();
-      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(err.ptr())), err.ptr());
-      throw pyb::error_already_set();
-    }
+  if (out.action == AttemptAction::kDone) {
+    if (exec->audited()) emit_audit_warnings(*exec);
+    return pyb::make_tuple(0, result);
   }
-  throw_if_error(out.error);
+  if (out.action == AttemptAction::kRetry) return pyb::make_tuple(1, out.wait.count() / 1000.0);
+  raise_failure(out, nullptr);
   return pyb::make_tuple(0, result);
 }
 
 pyb::object ProcessRun::fail(const pyb::object& exc) {
   bool conflict = is_conflict_exception(exc.ptr());
-  Status st = conflict ? Status(ErrorCode::kConflict, pyb::str(exc).cast<std::string>())
-                       : Status(ErrorCode::kInternal, "process body raised");
+  // A cancelled execution (task cancellation, Ctrl-C) is not a failure of the process.
+  bool cancelled = PyErr_GivenExceptionMatches(exc.ptr(), PyExc_KeyboardInterrupt) ||
+                   PyErr_GivenExceptionMatches(exc.ptr(), PyExc_GeneratorExit) ||
+                   PyErr_GivenExceptionMatches(exc.ptr(), cancelled_error_class());
+  Status st = conflict    ? Status(ErrorCode::kConflict, pyb::str(exc).cast<std::string>())
+              : cancelled ? Status(ErrorCode::kAborted, "execution cancelled")
+                          : Status(ErrorCode::kInternal, "process body raised");
   AttemptOutcome out = exec->conclude(st);
   end_attempt();
   if (out.action == AttemptAction::kRetry) return pyb::float_(out.wait.count() / 1000.0);
+  raise_failure(out, exc.ptr());  // raises when the audit replaced the error
   return pyb::none();
 }
 

@@ -37,7 +37,6 @@ struct ProcessRun {
   pyb::object txobj;
   PyTx* ptx = nullptr;  // the C++ object behind txobj
   Scope* scope = nullptr;
-  std::vector<CommitHook> hooks;  // per-commit pre-install hooks (the audit output gate)
 
   ProcessRun(std::shared_ptr<PyEngine> engine, std::shared_ptr<const PyProcess> process,
              uint32_t min_attempts);
@@ -63,9 +62,15 @@ struct ProcessRun {
   // The same for Python: ("done" | "wait" | "await", value).
   pyb::tuple run_sync(bool block, const pyb::args& args, const pyb::kwargs& kwargs);
   void wait(double seconds);
+  // The audit input gate over the call's keyword arguments (raises the audit's refusal).
+  void check_inputs(const pyb::dict& kwargs);
 
  private:
   void end_attempt();
+  // After a final failure: emits audit warnings; when the audit replaced the error, raises its
+  // refusal chained to `original` (or to the replaced status); else raises out.error, or returns
+  // when `original` is given (the caller re-raises it).
+  void raise_failure(const AttemptOutcome& out, PyObject* original);
   pyb::object unwrap(const pyb::handle& obj);
   Status prepare_and_commit(const pyb::object& result);
   void apply_state_update(Transaction& tx, const pyb::object& su);

@@ -31,6 +31,8 @@ struct Exceptions {
   PyObject* audit_warning = nullptr;       // AuditWarning(UserWarning)
 };
 Exceptions& exceptions();
+// Emits the audit warnings an execution collected (AuditWarning; raises if warnings are errors).
+void emit_audit_warnings(Execution& exec);
 
 // Python exception class for a core error code (kNotFound -> KeyError, conflicts ->
 // ContextError...).
@@ -135,7 +137,6 @@ struct PyEngine {
 
   // Installed by the wrapper (TheusEngine._configure).
   std::vector<std::string> key_checked_roots;  // registered namespaces: always checked per key
-  pyb::object output_gate;                     // audit output gate callable(name, pending), or None
   pyb::object sync_target;                     // the user's context object, or None
   pyb::object namespace_sync;                  // callable(state) refreshing namespace data, or None
   bool sync_state_attr = false;                // the context has a `_state` attribute to refresh
@@ -237,6 +238,6 @@ void init_guard(pyb::module_& m);        // ContextGuard (C type)
 void init_transaction(pyb::module_& m);  // Transaction, OutboxMsg, Outbox, OutboxCollector
 void init_state(pyb::module_& m);        // State, MetaLogEntry, ProcessContext
 void init_engine(pyb::module_& m);       // TheusEngine, ConflictManager, RetryDecision, execution
-void init_misc(pyb::module_& m);         // SupervisorCore, physics overrides, shm submodule
+void init_misc(pyb::module_& m);         // SupervisorCore, physics overrides
 
 }  // namespace theus::py

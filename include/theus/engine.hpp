@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "theus/access_policy.hpp"
+#include "theus/audit.hpp"
 #include "theus/conflict_manager.hpp"
 #include "theus/contract.hpp"
 #include "theus/signal_hub.hpp"
@@ -86,8 +87,9 @@ class Engine {
   // kContractViolation for a PURE process with Signal/Meta inputs.
   Status register_process(ProcessSpec spec, ProcessFn fn);
   bool has_process(std::string_view name) const;
-  // Runs a process in a transaction with contract checks, output mapping and the retry policy;
-  // returns the process's result. kNotFound: "Process '<name>' not found in registry".
+  // Runs a process in a transaction with contract checks, output mapping, audit and the retry
+  // policy; returns the process's result. kNotFound: "Process '<name>' not found in registry";
+  // kAuditStop / kAuditAbort / kAuditBlock when the audit refuses.
   Result<Value> execute(std::string_view name, Map args = {});
 
   // ---- configuration -------------------------------------------------------------------------
@@ -98,10 +100,16 @@ class Engine {
   const EngineOptions& options() const;
   ConflictManager& conflicts();
   PhysicsOverrides& physics_overrides();
-  // Hooks run in registration order before every install; replacing a name replaces its hook.
+  // Hooks run in registration order before every install, after the transaction's own hooks;
+  // replacing a name replaces its hook.
   void set_pre_install_hook(const std::string& name, CommitHook hook);
   void remove_pre_install_hook(const std::string& name);
   void add_commit_observer(CommitObserver observer);
+  // Audit of execute() (spec: workflow §3.5): input gate before the first attempt, output gate on
+  // the final delta at commit, log_fail on every failure, log_success after the commit. Null
+  // disables audit. Executions already running keep the auditor they started with.
+  void set_auditor(std::shared_ptr<const audit::Auditor> auditor);
+  std::shared_ptr<const audit::Auditor> auditor() const;
   // Called around every wait the engine may block in (the commit lock when it is contended, the
   // VIP gate): an embedder holding a global lock (Python's GIL) releases it in `before` and takes
   // it back in `after`, so hooks that need that lock cannot deadlock against a waiting thread.

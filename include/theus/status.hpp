@@ -26,6 +26,9 @@ enum class ErrorCode : unsigned char {
   kWriteTimeout,        // transaction held longer than its write timeout
   kSchemaViolation,     // a pre-install hook refused the new state
   kAuditViolation,      // an audit hook refused the commit
+  kAuditStop,           // audit level Stop: "Audit Stop: <key> triggered immediate halt"
+  kAuditAbort,          // audit level Abort: "Audit Abort: <key> operation cancelled"
+  kAuditBlock,          // audit level Block over threshold: "Audit Blocked: <key> exceeded ..."
   kAborted,             // the transaction was already finished or explicitly aborted
   kGaveUp,              // retry policy exhausted (carries the last conflict's message)
   kFailedPrecondition,  // API misuse: e.g. committing a transaction twice

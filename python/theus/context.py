@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
+from .heavy import HeavyZoneAllocator, HeavyZoneWrapper, SafeSharedMemory, ShmArray, rebuild_shm_array
 from .locks import LockManager
 from .zones import ContextZone, resolve_zone
 
@@ -28,6 +29,11 @@ __all__ = [
     "Immutable",
     "PYTHON_PHYSICS_OVERRIDES",
     "REGISTRY_FILE",
+    "HeavyZoneWrapper",
+    "HeavyZoneAllocator",
+    "ShmArray",
+    "SafeSharedMemory",
+    "rebuild_shm_array",
     "LockManager",
     "ContextZone",
     "resolve_zone",
@@ -117,10 +123,6 @@ class LockedContextMixin:
         state = getattr(self, "_state", None)
         if state is None:
             return None
-        try:
-            from .heavy import HeavyZoneWrapper  # provided with the heavy zone
-        except ImportError:
-            return state.heavy
         return HeavyZoneWrapper(state.heavy)
 
     def restrict_view(self):

@@ -15,6 +15,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import threading
 import typing
 import warnings
 from dataclasses import dataclass
@@ -410,9 +411,8 @@ class TheusEngine:
             self._core._physics_override(path, caps)
         self._registry: Dict[str, Callable] = {}
         self._procs: Dict[Any, Any] = {}
-        self._audit = None
-        self._validator = None
         self._setup_audit(audit_recipe)
+        self._audit_unchecked = self._audit_book is not None
         if data:
             self._core.compare_and_swap(0, data=data)
         has_state_attr = hasattr(self._context, "_state")
@@ -421,13 +421,14 @@ class TheusEngine:
                 object.__setattr__(self._context, "_state", self._core.state)
         self._core._configure(
             [n for n in self._namespaces if n != "default"],
-            self._output_gate if self._validator is not None else None,
             self._context if hasattr(self._context, "__dict__") else None,
             has_state_attr,
             self._sync_namespaces if self._namespaces else None,
         )
         self._view: Optional[StateView] = None
-        self.heavy = None
+        from .heavy import engine_allocator
+
+        self.heavy = engine_allocator()
         self._parallel_pool = None
         self._worker_ref = None
 
@@ -646,10 +647,6 @@ class TheusEngine:
         retries = kwargs.pop("retries")
         return int(retries) + 1 if retries is not None else 0
 
-    def _failed(self, name: str, exc: BaseException) -> None:
-        if self._audit is not None and not isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
-            self._audit_failure(name, exc)
-
     async def execute(self, func_or_name: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one process transactionally; returns its (detached) result.
 
@@ -659,20 +656,13 @@ class TheusEngine:
         """
         proc = self._process(func_or_name)
         min_attempts = self._min_attempts(kwargs)
-        if self._validator is not None:
-            self._validator.validate_inputs(proc.name, kwargs)
-        try:
-            out = self._core._execute(proc, args, kwargs, min_attempts, False)
-            if out[0]:
-                result = out[1]
-            else:
-                result = await self._continue(proc, out[1], out[2], out[3], args, kwargs)
-                self._core._sync()
-        except BaseException as exc:
-            self._failed(proc.name, exc)
-            raise
-        if self._audit is not None:
-            self._audit_success(proc.name)
+        if self._audit_unchecked:
+            self._warn_unknown_audit_processes()
+        out = self._core._execute(proc, args, kwargs, min_attempts, False)
+        if out[0]:
+            return out[1]
+        result = await self._continue(proc, out[1], out[2], out[3], args, kwargs)
+        self._core._sync()
         return result
 
     def execute_sync(self, func_or_name: Any, *args: Any, **kwargs: Any) -> Any:
@@ -681,20 +671,13 @@ class TheusEngine:
         is refused while an event loop is running in this thread."""
         proc = self._process(func_or_name)
         min_attempts = self._min_attempts(kwargs)
-        if self._validator is not None:
-            self._validator.validate_inputs(proc.name, kwargs)
-        try:
-            out = self._core._execute(proc, args, kwargs, min_attempts, True)
-            if out[0]:
-                result = out[1]
-            else:
-                result = self._run_private_loop(self._continue(proc, out[1], out[2], out[3], args, kwargs))
-                self._core._sync()
-        except BaseException as exc:
-            self._failed(proc.name, exc)
-            raise
-        if self._audit is not None:
-            self._audit_success(proc.name)
+        if self._audit_unchecked:
+            self._warn_unknown_audit_processes()
+        out = self._core._execute(proc, args, kwargs, min_attempts, True)
+        if out[0]:
+            return out[1]
+        result = self._run_private_loop(self._continue(proc, out[1], out[2], out[3], args, kwargs))
+        self._core._sync()
         return result
 
     async def _continue(self, proc: Any, run: Any, kind: str, value: Any, args: tuple, kwargs: dict) -> Any:
@@ -761,6 +744,28 @@ class TheusEngine:
                 return out
             await asyncio.sleep(out)
 
+    _pool_lock = threading.Lock()
+
+    def execute_parallel(self, process_name: str, **kwargs: Any) -> Any:
+        """Run registered process ``process_name`` in a worker of the engine's pool and return its
+        result (nothing is committed here; ``execute`` of a ``parallel=True`` process commits it).
+        The worker gets a ``ParallelContext`` over the heavy zone with ``kwargs`` as input. The
+        pool is created on first use from ``THEUS_POOL_SIZE`` / ``THEUS_USE_PROCESSES`` /
+        ``THEUS_FORCE_INTERPRETERS``. Worker exceptions are re-raised here."""
+        from .parallel import ParallelContext, pool_from_env
+
+        func = self._registry.get(process_name)
+        if func is None:
+            raise ValueError(f"Process '{process_name}' not found")
+        pool = self._parallel_pool
+        if pool is None:
+            with TheusEngine._pool_lock:
+                pool = self._parallel_pool
+                if pool is None:
+                    pool = self._parallel_pool = pool_from_env()
+        ctx = ParallelContext.from_state(self.state, **kwargs)
+        return pool.submit(func, ctx).result()
+
     @staticmethod
     def _run_private_loop(coro: Any) -> Any:
         try:
@@ -820,12 +825,13 @@ class TheusEngine:
         max_ops, debug = self._workflow_options(kwargs)
         workflow = core.WorkflowEngine(text, max_ops, debug, source=source)
         run = workflow._engine_run(self._core)
-        # Synchronous registered processes run natively inside advance(); with audit hooks every
-        # step goes through execute() so the validator and the audit counters see it.
-        procs = self._procs if self._audit is None and self._validator is None else None
+        # Synchronous registered processes run natively inside advance() (audit included: the
+        # core's execute path runs the gates); the others come back here to be awaited.
+        if self._audit_unchecked:
+            self._warn_unknown_audit_processes()
         try:
             while True:
-                step = run.advance(procs)
+                step = run.advance(self._procs)
                 if step is None:
                     return run.finish()
                 name, pending = step
@@ -891,24 +897,70 @@ class TheusEngine:
         """Install a pydantic model class validating the full state before every commit (D13)."""
         self._core.set_schema(schema)
 
-    # ---- audit (wired when a recipe is given) ------------------------------------------
+    # ---- audit -------------------------------------------------------------------------
 
     def _setup_audit(self, audit_recipe: Any) -> None:
+        """Installs the audit in the core (spec: workflow §3.5). The core runs the input gate,
+        the output gate on the final delta, failure counting and success resets in execute()."""
+        from .config import DEFAULT_RECIPE_FILE, AuditRecipe, AuditRecipeBook, ConfigFactory
+        from .validator import AuditValidator
+
         self._audit = None
         self._validator = None
+        self._audit_book: Optional[AuditRecipeBook] = None
+        if audit_recipe is None:
+            if not os.path.exists(DEFAULT_RECIPE_FILE):
+                self._core._set_audit(None)
+                return
+            audit_recipe = DEFAULT_RECIPE_FILE
+        if isinstance(audit_recipe, (str, os.PathLike)):
+            book = ConfigFactory.load_recipe(audit_recipe)
+        elif isinstance(audit_recipe, dict):
+            book = ConfigFactory.from_dict(audit_recipe)
+        elif isinstance(audit_recipe, AuditRecipeBook):
+            book = audit_recipe
+        elif isinstance(audit_recipe, AuditRecipe):
+            book = None
+        else:
+            raise TypeError(
+                "audit_recipe must be a path, a dict, an AuditRecipe or an AuditRecipeBook, "
+                f"got {type(audit_recipe).__name__}"
+            )
+        recipe = audit_recipe if book is None else book.rust_recipe
+        capacity = int(os.environ.get("THEUS_AUDIT_LOG_SIZE", "1000"))
+        self._audit = core.AuditSystem(recipe, capacity)
+        self._audit_book = book
+        rules = book.rules() if book is not None else None
+        if book is not None:
+            self._validator = AuditValidator(book, self._audit)
+        self._core._set_audit(self._audit, rules)
+        self._core.set_audit_system(self._audit)
 
-    def _output_gate(self, name: str, pending: dict) -> None:  # pragma: no cover - audit wiring
-        self._validator.validate_outputs(name, pending)
-
-    def _audit_success(self, name: str) -> None:  # pragma: no cover - audit wiring
-        self._audit.log_success(name)
-
-    def _audit_failure(self, name: str, exc: BaseException) -> None:  # pragma: no cover - audit wiring
-        self._audit.log_fail(name)
+    def _warn_unknown_audit_processes(self) -> None:
+        """Once, at the first execution: recipe entries naming no registered process."""
+        book, self._audit_unchecked = self._audit_book, False
+        if book is None:
+            return
+        names = set(self._registry)
+        for name in book.rules().processes():
+            if name not in names:
+                warnings.warn(
+                    f"audit recipe {book.source}: process_recipes names unknown process '{name}' "
+                    f"(registered: {sorted(names)})",
+                    core.AuditWarning,
+                    stacklevel=3,
+                )
 
     # ---- misc --------------------------------------------------------------------------
 
+    def __enter__(self) -> "TheusEngine":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+
     def shutdown(self) -> None:
+        """Stop the parallel pool (waiting for its tasks) and release the heavy zone's segments."""
         pool, self._parallel_pool = self._parallel_pool, None
         if pool is not None:
             pool.shutdown()

@@ -6,8 +6,18 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ._core import core
+from .heavy import ManagedAllocator, ShmArray
 
-__all__ = ["State", "FrozenDict", "FrozenList", "ContextError", "StateUpdate", "FunctionResult"]
+__all__ = [
+    "State",
+    "FrozenDict",
+    "FrozenList",
+    "ContextError",
+    "StateUpdate",
+    "FunctionResult",
+    "ManagedAllocator",
+    "ShmArray",
+]
 
 if core is not None:
     State = core.State

@@ -17,6 +17,7 @@ EngineImpl::EngineImpl(EngineOptions opts)
       conflicts(opts.retry.vip_after, opts.retry.base_backoff_ms),
       hooks(std::make_shared<const HookList>()),
       observers(std::make_shared<const ObserverList>()),
+      auditor(nullptr),
       head_(std::make_shared<const Snapshot>()) {}
 
 Map latch_signals(const std::vector<Map>& pending) {
@@ -99,7 +100,8 @@ Status EngineImpl::commit(Transaction& tx) {
   }
   next->signals = latch_signals(tx.signals_);
 
-  // 4. Pre-install hooks: the engine's (schema gate), then the transaction's own (audit gate).
+  // 4. Pre-install hooks: the transaction's own (the audit output gate), then the engine's (the
+  //    schema gate), so audit rules see the delta before the schema check (spec §3.5).
   CommitView view{tx.origin_, *head, *next, tx.deltas_, tx.writes_, tx.requester()};
   auto refuse = [&](Status st) {
     counters.hook_refusals.fetch_add(1, std::memory_order_relaxed);
@@ -111,12 +113,12 @@ Status EngineImpl::commit(Transaction& tx) {
     }
     return st;
   };
-  std::shared_ptr<const HookList> engine_hooks = hooks.load();
-  for (const auto& [name, hook] : *engine_hooks) {
+  for (const CommitHook& hook : tx.hooks_) {
     Status st = hook(view);
     if (!st.is_ok()) return refuse(std::move(st));
   }
-  for (const CommitHook& hook : tx.hooks_) {
+  std::shared_ptr<const HookList> engine_hooks = hooks.load();
+  for (const auto& [name, hook] : *engine_hooks) {
     Status st = hook(view);
     if (!st.is_ok()) return refuse(std::move(st));
   }
@@ -209,6 +211,10 @@ Result<Value> Engine::execute(std::string_view name, Map args) {
   // Strict guards refuse Signal/Meta inputs when the guard is built, before any attempt runs.
   THEUS_RETURN_IF_ERROR(AccessPolicy(entry->spec.contract, access).check_input_zones());
   Execution exec(*this, entry->spec.name);
+  THEUS_RETURN_IF_ERROR(exec.check_inputs([&](const std::string& field) -> std::optional<Value> {
+    if (const Value* v = args.find(std::string_view(field))) return *v;
+    return std::nullopt;
+  }));
   for (;;) {
     Transaction tx = exec.begin_attempt();
     ProcessContext ctx(tx, entry->spec.contract, access, entry->spec.name, args);
@@ -248,6 +254,12 @@ void Engine::set_pre_install_hook(const std::string& name, CommitHook hook) {
   if (!replaced) next->emplace_back(name, std::move(hook));
   impl_->hooks.store(std::move(next));
 }
+
+void Engine::set_auditor(std::shared_ptr<const audit::Auditor> auditor) {
+  impl_->auditor.store(std::move(auditor));
+}
+
+std::shared_ptr<const audit::Auditor> Engine::auditor() const { return impl_->auditor.load(); }
 
 void Engine::remove_pre_install_hook(const std::string& name) {
   std::lock_guard lock(impl_->hooks_mu);

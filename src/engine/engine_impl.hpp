@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "theus/audit.hpp"
 #include "theus/conflict_manager.hpp"
 #include "theus/engine.hpp"
 #include "theus/signal_hub.hpp"
@@ -71,6 +72,7 @@ struct EngineImpl {
   std::mutex hooks_mu;  // serialises hook/observer list updates (readers use the atomics)
   SharedSlot<const HookList> hooks;
   SharedSlot<const ObserverList> observers;
+  SharedSlot<const audit::Auditor> auditor;  // null: audit disabled
 
   std::function<void()> before_block;  // set once, before concurrent use (set_blocking_hooks)
   std::function<void()> after_block;

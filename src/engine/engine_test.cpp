@@ -315,7 +315,8 @@ TEST(EngineTest, HookMessagesKeepAnExistingPrefixAndOtherCodes) {
   EXPECT_TRUE(e.compare_and_swap(1, Map{}).is_ok());
 }
 
-TEST(EngineTest, HooksSeeTheCandidateAndRunEngineFirst) {
+// The transaction's own hooks (the audit output gate) run before the engine's (the schema gate).
+TEST(EngineTest, HooksSeeTheCandidateAndRunTransactionHooksFirst) {
   Engine e = seeded(Map{{"domain", Map{{"a", 0}}}});
   std::vector<std::string> order;
   e.set_pre_install_hook("engine", [&](const CommitView& v) -> Status {
@@ -337,7 +338,7 @@ TEST(EngineTest, HooksSeeTheCandidateAndRunEngineFirst) {
   });
   ASSERT_TRUE(tx.set("domain.a", 1).is_ok());
   ASSERT_TRUE(tx.commit().is_ok());
-  EXPECT_EQ(order, (std::vector<std::string>{"engine", "tx"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"tx", "engine"}));
 }
 
 TEST(EngineTest, ObserversSeeTheInstalledSnapshot) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "engine/engine_impl.hpp"
 
@@ -11,9 +12,22 @@ namespace theus {
 
 Execution::Execution(Engine& engine, std::string process_name, uint32_t min_attempts)
     : engine_(&engine),
+      auditor_(engine.auditor()),
+      warnings_(std::make_shared<std::vector<std::string>>()),
       name_(std::move(process_name)),
       budget_(std::max(engine.options().retry.max_attempts, min_attempts)),
-      start_(std::chrono::steady_clock::now()) {}
+      start_(std::chrono::steady_clock::now()) {
+  if (auditor_ && auditor_->rules) rules_ = auditor_->rules->rules_for(name_);
+}
+
+Status Execution::check_inputs(const std::function<std::optional<Value>(const std::string&)>& arg) {
+  if (!rules_ || rules_->inputs.empty()) return Status::ok();
+  std::vector<audit::Violation> violations = auditor_->rules->check_inputs(name_, arg);
+  for (audit::Violation& v : violations) v.version = engine_->version();
+  return auditor_->report(violations, warnings_.get());
+}
+
+std::vector<std::string> Execution::take_warnings() { return std::exchange(*warnings_, {}); }
 
 Execution::~Execution() {
   // An execution that ends without committing must not keep the ticket (it would block everyone).
@@ -25,7 +39,16 @@ Transaction Execution::begin_attempt() {
   TransactionOptions opts;
   opts.write_timeout = engine_->options().write_timeout;
   opts.requester = name_;
-  return engine_->transaction(std::move(opts));
+  Transaction tx = engine_->transaction(std::move(opts));
+  if (rules_ && !rules_->outputs.empty()) {
+    // The output gate: after the conflict check, before the schema gate, on the final delta;
+    // only the committing attempt reaches it, so it runs once per execution (D9).
+    tx.add_pre_install_hook(
+        [auditor = auditor_, name = name_, warnings = warnings_](const CommitView& view) {
+          return auditor->report(auditor->rules->check_outputs(name, view), warnings.get());
+        });
+  }
+  return tx;
 }
 
 AttemptOutcome Execution::conclude(const Status& st) {
@@ -34,12 +57,19 @@ AttemptOutcome Execution::conclude(const Status& st) {
   if (st.is_ok()) {
     finished_ = true;
     cm.report_success(name_);  // after the commit (D3): releases a held VIP ticket
-    return {AttemptAction::kDone, {}, Status::ok()};
+    if (auditor_) {
+      auditor_->system->log_success(name_);
+      if (auditor_->system->recipe().reset_on_success) {
+        auditor_->system->reset_prefix(name_ + ":input:");
+        auditor_->system->reset_prefix(name_ + ":output:");
+      }
+    }
+    return {AttemptAction::kDone, {}, Status::ok(), std::nullopt};
   }
   if (!st.is_retryable()) {
     finished_ = true;
     cm.release_vip(name_);
-    return {AttemptAction::kFail, {}, st};
+    return fail(st);
   }
   ++conflicts_;
   bool refused_by_vip = st.code() == ErrorCode::kBusy;
@@ -57,7 +87,7 @@ AttemptOutcome Execution::conclude(const Status& st) {
     finished_ = true;
     cm.release_vip(name_);
     counters.gave_up.fetch_add(1, std::memory_order_relaxed);
-    return {AttemptAction::kFail, {}, st};
+    return fail(st);
   }
   int64_t wait = decision.wait_ms;
   if (!decision.should_retry) {
@@ -68,7 +98,19 @@ AttemptOutcome Execution::conclude(const Status& st) {
   }
   wait = std::min<int64_t>(wait, policy.max_backoff_ms);
   counters.retries.fetch_add(1, std::memory_order_relaxed);
-  return {AttemptAction::kRetry, std::chrono::milliseconds(wait), Status::ok()};
+  return {AttemptAction::kRetry, std::chrono::milliseconds(wait), Status::ok(), std::nullopt};
+}
+
+AttemptOutcome Execution::fail(const Status& st) {
+  AttemptOutcome out{AttemptAction::kFail, {}, st, std::nullopt};
+  if (!auditor_ || st.code() == ErrorCode::kAborted) return out;
+  audit::FailResult r = auditor_->system->log_fail(name_);
+  if (r.warning) warnings_->push_back(*r.warning);
+  if (!r.refusal.is_ok()) {
+    out.replaced = st;
+    out.error = r.refusal;
+  }
+  return out;
 }
 
 void Execution::wait_for_turn(std::chrono::milliseconds wait) const {

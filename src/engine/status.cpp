@@ -29,6 +29,12 @@ std::string_view error_code_name(ErrorCode code) noexcept {
       return "SchemaViolation";
     case ErrorCode::kAuditViolation:
       return "AuditViolation";
+    case ErrorCode::kAuditStop:
+      return "AuditStop";
+    case ErrorCode::kAuditAbort:
+      return "AuditAbort";
+    case ErrorCode::kAuditBlock:
+      return "AuditBlock";
     case ErrorCode::kAborted:
       return "Aborted";
     case ErrorCode::kGaveUp:

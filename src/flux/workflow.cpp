@@ -7,98 +7,15 @@
 #include <set>
 #include <sstream>
 
+#include "yaml/yaml_value.hpp"
+
 namespace theus::flux {
 namespace {
 
-// YAML 1.2 core-schema resolution of a plain scalar (yaml-cpp leaves every scalar untyped).
-enum class ScalarType : unsigned char { kString, kNull, kBool, kInt, kFloat };
-
-bool all_digits(std::string_view s, size_t from, int base) {
-  if (from >= s.size()) return false;
-  for (size_t i = from; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = base == 8 ? (c >= '0' && c <= '7')
-              : base == 16
-                  ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-                  : (c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool is_yaml_float(std::string_view s) {
-  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "-.inf" || s == "+.Inf" ||
-      s == "-.Inf" || s == ".nan" || s == ".NaN" || s == ".NAN")
-    return true;
-  size_t i = 0;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-  size_t digits = 0;
-  bool dot = false;
-  for (; i < s.size(); ++i) {
-    if (s[i] >= '0' && s[i] <= '9') {
-      ++digits;
-    } else if (s[i] == '.' && !dot) {
-      dot = true;
-    } else {
-      break;
-    }
-  }
-  if (digits == 0) return false;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (!all_digits(s, i, 10)) return false;
-    return true;
-  }
-  return i == s.size() && dot;
-}
-
-ScalarType scalar_type(const YAML::Node& node) {
-  if (node.IsNull()) return ScalarType::kNull;
-  if (node.Tag() != "?") return ScalarType::kString;  // quoted or explicitly tagged
-  const std::string& s = node.Scalar();
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return ScalarType::kNull;
-  if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE")
-    return ScalarType::kBool;
-  std::string_view v(s);
-  if (v.starts_with("0o") && all_digits(v, 2, 8)) return ScalarType::kInt;
-  if (v.starts_with("0x") && all_digits(v, 2, 16)) return ScalarType::kInt;
-  if (all_digits(v, (v[0] == '+' || v[0] == '-') ? 1 : 0, 10)) return ScalarType::kInt;
-  if (is_yaml_float(v)) return ScalarType::kFloat;
-  return ScalarType::kString;
-}
-
-bool is_string(const YAML::Node& node) {
-  return node.IsScalar() && scalar_type(node) == ScalarType::kString;
-}
-
-std::string kind_name(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-      return "null";
-    case YAML::NodeType::Sequence:
-      return "sequence";
-    case YAML::NodeType::Map:
-      return "mapping";
-    case YAML::NodeType::Scalar:
-      switch (scalar_type(node)) {
-        case ScalarType::kNull:
-          return "null";
-        case ScalarType::kBool:
-          return "boolean " + node.Scalar();
-        case ScalarType::kInt:
-          return "integer " + node.Scalar();
-        case ScalarType::kFloat:
-          return "float " + node.Scalar();
-        case ScalarType::kString:
-          return "string '" + node.Scalar() + "'";
-      }
-      break;
-    default:
-      break;
-  }
-  return "undefined";
-}
+using yaml::is_string;
+using yaml::kind_name;
+using yaml::scalar_type;
+using yaml::ScalarType;
 
 // Python literal text for a YAML scalar used as a condition: booleans become True/False, numbers
 // stay as written (0o17 becomes its decimal value), strings are the expression itself.
@@ -137,12 +54,7 @@ class Loader {
   Status fail(const YAML::Node& at, const std::string& message) const {
     return Status(ErrorCode::kInvalidArgument, "Parse error: " + message + position(at));
   }
-  std::string position(const YAML::Node& at) const {
-    YAML::Mark m = at.Mark();
-    if (m.is_null()) return " (at " + source_ + ")";
-    return " (at " + source_ + ":" + std::to_string(m.line + 1) + ":" +
-           std::to_string(m.column + 1) + ")";
-  }
+  std::string position(const YAML::Node& at) const { return yaml::position(at, source_); }
   void warn(const std::string& message, const Step& step) const {
     if (warnings_ == nullptr) return;
     std::string line = "[FLUX-WARN] " + message + " (" + step.location;

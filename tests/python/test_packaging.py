@@ -50,6 +50,16 @@ def test_wheel_contains_both_packages_stubs_and_markers(wheel):
     assert not any("__pycache__" in n for n in names)
 
 
+def test_wheel_contains_the_project_templates(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for template in ("standard", "ecommerce", "agent", "minimal"):
+        assert f"theus/templates/{template}/main.py" in names
+        assert f"theus/templates/{template}/dot.gitignore" in names
+    assert "theus/templates/ecommerce/specs/audit_recipe.yaml" in names
+    assert "theus/templates/ecommerce/workflows/fulfilment.yaml" in names
+    assert "theus/linter.py" in names and "theus/schema_gen.py" in names and "theus/cli/run.py" in names
+
+
 def test_metadata_declares_requirements_and_console_script(wheel):
     zf = zipfile.ZipFile(wheel)
     meta = zf.read("theus-3.0.26.dist-info/METADATA").decode()

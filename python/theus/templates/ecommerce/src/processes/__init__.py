@@ -1,0 +1,1 @@
+"""Processes of the shop; main.build_engine() registers every @process found here."""

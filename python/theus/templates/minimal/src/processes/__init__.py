@@ -1,0 +1,1 @@
+"""Processes of this project; main.build_engine() registers every @process found here."""
