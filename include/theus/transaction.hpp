@@ -78,10 +78,14 @@ class Transaction {
   Result<Value> get(const Path& path) const;
   Result<Value> get(std::string_view path) const;
   Result<std::optional<Value>> find(const Path& path) const;
-  const Value& data() const noexcept { return data_; }    // working data root (a map)
+  const Value& data() const;                              // working data root (a map)
   const Value& heavy() const noexcept { return heavy_; }  // working heavy root (a map)
 
-  // ---- writes (each applied now, recorded as one delta) -------------------------------------
+  // ---- writes (each checked now, recorded as one delta) -------------------------------------
+  // A write is applied to the working roots at once, except the first write of a transaction when
+  // it sets a key below existing maps: that one is checked, recorded and applied when something
+  // first reads the working state, or at commit (where, if nobody else holds the head version, it
+  // is applied to the head's own nodes in place instead of copying their path).
   Status set(const Path& path, Value value);
   Status set(std::string_view path, Value value);
   Status erase(const Path& path);  // kNotFound when absent
@@ -133,13 +137,15 @@ class Transaction {
   Transaction(std::shared_ptr<detail::EngineImpl> engine, SnapshotPtr base,
               TransactionOptions options);
   Status record(Delta delta, std::vector<WriteRecord> writes);
+  // Applies the deferred first write (if any) to the working data root.
+  void materialize() const;
 
   std::shared_ptr<detail::EngineImpl> engine_;
   SnapshotPtr base_;
   TransactionOptions options_;
   std::chrono::steady_clock::time_point start_;
   uint64_t conflict_base_ = 0;  // version the conflict check compares against (CAS: expected)
-  Value data_;
+  mutable Value data_;          // working data root; lags by deltas_[0] while `deferred_`
   Value heavy_;
   std::vector<Delta> deltas_;
   std::vector<WriteRecord> writes_;
@@ -150,6 +156,7 @@ class Transaction {
   CommitOrigin origin_ = CommitOrigin::kTransaction;
   uint64_t generation_ = 0;
   State state_ = State::kOpen;
+  mutable bool deferred_ = false;  // deltas_ is one kSet not yet applied to data_
 };
 
 // Applies one delta to a (data, heavy) pair of roots. `replay` selects commit-time semantics

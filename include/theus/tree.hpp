@@ -25,6 +25,12 @@ Result<std::optional<Value>> find(const Value& root, const Path& path, size_t fr
 // extend the list with nulls; negative indices count from the end.
 Result<Value> set(const Value& root, const Path& path, Value value, size_t from = 0);
 
+// `set` for a root the caller owns exclusively: the maps along `path` are updated in place where
+// their nodes are not shared and copied where they are (copy-on-write), so `*root` ends equal to
+// set(*root, path, value, from) and every other value sharing nodes with it is unaffected.
+// Errors as for `set`; on error `*root` is left equal to what it was.
+Status set_in_place(Value* root, const Path& path, Value value, size_t from = 0);
+
 // Removes the key or list element at `path`. kNotFound when it is absent unless `missing_ok`.
 Result<Value> erase(const Value& root, const Path& path, bool missing_ok, size_t from = 0);
 

@@ -198,6 +198,12 @@ class Map {
   Found lookup(const Value& key) const noexcept;
   [[nodiscard]] Map replace(const Found& at, Value value) const;  // precondition: at.value
 
+  // Copy-on-write access for a sole owner (a Map object no other thread can reach, itself reached
+  // through containers the caller owns): the stored value of `key`, writable in place, or nullptr
+  // when absent. This map's root and the nodes on the way to the slot are copied when shared and
+  // reused when not, so every other map that shares nodes with this one is unaffected.
+  Value* mutable_find(const Value& key);
+
   // Builds a map from items in O(n) (a repeated key keeps its first position, last value wins).
   static Map from_items(std::vector<std::pair<Value, Value>> items);
 
@@ -289,6 +295,8 @@ class Value {
   std::string_view as_bytes() const noexcept;
   const List& as_list() const noexcept;
   const Map& as_map() const noexcept;
+  // The map inside this value, writable (precondition: is_map()); see Map::mutable_find.
+  Map& mutable_map() noexcept;
   const BufferRef& as_buffer() const noexcept;
   void* foreign_object() const noexcept;
   const ForeignHooks* foreign_hooks() const noexcept;

@@ -6,6 +6,7 @@
 #include "engine/engine_impl.hpp"
 #include "theus/execution.hpp"
 #include "theus/process_context.hpp"
+#include "theus/tree.hpp"
 
 namespace theus {
 namespace detail {
@@ -18,7 +19,7 @@ EngineImpl::EngineImpl(EngineOptions opts)
       hooks(std::make_shared<const HookList>()),
       observers(std::make_shared<const ObserverList>()),
       auditor(nullptr),
-      head_(std::make_shared<const Snapshot>()) {}
+      head_(std::make_shared<Snapshot>()) {}  // never const: see commit_in_place
 
 Map latch_signals(const std::vector<Map>& pending) {
   Map latch;
@@ -83,9 +84,15 @@ Status EngineImpl::commit(Transaction& tx) {
   }
   // 3. Build the new version: the working roots when nothing was committed since the base,
   //    else a replay of the log onto the head.
+  if (tx.deferred_ && tx.base_->version == cur && tx.hooks_.empty() && !has_hooks_or_observers()) {
+    head.reset();
+    if (commit_in_place(tx, cur)) return Status::ok();
+    head = head_.load();  // shared: build a new version as usual
+  }
   auto next = std::make_shared<Snapshot>();
   next->version = cur + 1;
   if (tx.base_->version == cur) {
+    tx.materialize();
     next->data = tx.data_.as_map();
     next->heavy = tx.heavy_.as_map();
   } else {
@@ -117,10 +124,13 @@ Status EngineImpl::commit(Transaction& tx) {
     Status st = hook(view);
     if (!st.is_ok()) return refuse(std::move(st));
   }
-  std::shared_ptr<const HookList> engine_hooks = hooks.load();
-  for (const auto& [name, hook] : *engine_hooks) {
-    Status st = hook(view);
-    if (!st.is_ok()) return refuse(std::move(st));
+  const bool extras = has_hooks_or_observers();
+  if (extras) {
+    std::shared_ptr<const HookList> engine_hooks = hooks.load();
+    for (const auto& [name, hook] : *engine_hooks) {
+      Status st = hook(view);
+      if (!st.is_ok()) return refuse(std::move(st));
+    }
   }
 
   // 5. Install (the write set first joins the history, so a reader of version v finds its
@@ -137,8 +147,10 @@ Status EngineImpl::commit(Transaction& tx) {
   retired = std::move(head);
   counters.commits.fetch_add(1, std::memory_order_relaxed);
   for (auto item : next->signals) hub.publish(item.key.str() + ":" + item.value.str());
-  std::shared_ptr<const ObserverList> obs = observers.load();
-  for (const CommitObserver& o : *obs) o(*next, view);
+  if (extras) {
+    std::shared_ptr<const ObserverList> obs = observers.load();
+    for (const CommitObserver& o : *obs) o(*next, view);
+  }
   if (!tx.outbox_.empty()) {
     std::lock_guard olock(outbox_mu);
     for (auto& m : tx.outbox_) outbox.push_back(std::move(m));
@@ -146,6 +158,67 @@ Status EngineImpl::commit(Transaction& tx) {
   }
   lock.unlock();
   return Status::ok();
+}
+
+void EngineImpl::set_hooks(std::shared_ptr<const HookList> list) {
+  size_t n = list->size() + observers.load()->size();
+  hooks.store(std::move(list));
+  hook_or_observer_count.store(n, std::memory_order_release);
+}
+
+void EngineImpl::set_observers(std::shared_ptr<const ObserverList> list) {
+  size_t n = list->size() + hooks.load()->size();
+  observers.store(std::move(list));
+  hook_or_observer_count.store(n, std::memory_order_release);
+}
+
+bool EngineImpl::has_hooks_or_observers() const {
+  return hook_or_observer_count.load(std::memory_order_acquire) != 0;
+}
+
+bool EngineImpl::commit_in_place(Transaction& tx, uint64_t cur) {
+  // The transaction's only write is still deferred and its base is the head. When nothing but the
+  // engine holds the head version (no reader, no other transaction), its nodes are updated in
+  // place to become version cur + 1: no path is copied, no node allocated. Without hooks and
+  // observers nobody needs the previous version. Called under the commit lock.
+  SnapshotPtr base = std::move(tx.base_);  // drop the transaction's own references to the head
+  Value released = std::exchange(tx.data_, Value());
+  released = Value();
+  base.reset();
+  const Delta& d = tx.deltas_.front();
+  Map latched = latch_signals(tx.signals_);
+  std::optional<Status> applied = head_.update_if_sole([&](Snapshot& s) {
+    Value data(std::move(s.data));
+    // Cannot fail: the write was checked against this same version when it was recorded.
+    Status st = tree::set_in_place(&data, d.path, d.value);
+    s.data = std::move(data.mutable_map());
+    if (st.is_ok()) {
+      s.version = cur + 1;
+      s.signals = latched;
+    }
+    return st;
+  });
+  if (!applied || !applied->is_ok()) {
+    tx.base_ = head_.load();  // the version is unchanged: restore the transaction as it was
+    tx.data_ = Value(tx.base_->data);
+    return false;
+  }
+  tx.deferred_ = false;
+  index_.record(tx.writes_, cur + 1);
+  {
+    std::lock_guard hlock(history_mu);
+    history.emplace_back(cur + 1,
+                         std::make_shared<const std::vector<WriteRecord>>(std::move(tx.writes_)));
+    if (history.size() > Engine::kWriteHistory) history.pop_front();
+  }
+  counters.commits.fetch_add(1, std::memory_order_relaxed);
+  for (auto item : latched) hub.publish(item.key.str() + ":" + item.value.str());
+  if (!tx.outbox_.empty()) {
+    std::lock_guard olock(outbox_mu);
+    for (auto& m : tx.outbox_) outbox.push_back(std::move(m));
+    tx.outbox_.clear();
+  }
+  return true;
 }
 
 }  // namespace detail
@@ -252,7 +325,7 @@ void Engine::set_pre_install_hook(const std::string& name, CommitHook hook) {
     }
   }
   if (!replaced) next->emplace_back(name, std::move(hook));
-  impl_->hooks.store(std::move(next));
+  impl_->set_hooks(std::move(next));
 }
 
 void Engine::set_auditor(std::shared_ptr<const audit::Auditor> auditor) {
@@ -265,7 +338,7 @@ void Engine::remove_pre_install_hook(const std::string& name) {
   std::lock_guard lock(impl_->hooks_mu);
   auto next = std::make_shared<detail::EngineImpl::HookList>(*impl_->hooks.load());
   std::erase_if(*next, [&](const auto& p) { return p.first == name; });
-  impl_->hooks.store(std::move(next));
+  impl_->set_hooks(std::move(next));
 }
 
 void Engine::set_blocking_hooks(std::function<void()> before, std::function<void()> after) {
@@ -277,7 +350,7 @@ void Engine::add_commit_observer(CommitObserver observer) {
   std::lock_guard lock(impl_->hooks_mu);
   auto next = std::make_shared<detail::EngineImpl::ObserverList>(*impl_->observers.load());
   next->push_back(std::move(observer));
-  impl_->observers.store(std::move(next));
+  impl_->set_observers(std::move(next));
 }
 
 SignalHub& Engine::signal_hub() { return impl_->hub; }

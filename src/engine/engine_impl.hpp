@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -40,6 +41,20 @@ class SharedSlot {
     std::lock_guard lock(mu_);
     old = std::exchange(value_, std::move(value));
   }
+  // Runs `f` on the published object, in place, when the slot holds the only reference to it
+  // (nobody else can then see the change: a new reference is only ever copied from the slot,
+  // under this lock, which `f` holds). Returns f's result, or nullopt when the object is shared.
+  template <class F>
+  auto update_if_sole(F&& f)
+      -> std::optional<decltype(f(std::declval<std::remove_const_t<T>&>()))> {
+    std::lock_guard lock(mu_);
+    if (value_.use_count() != 1) return std::nullopt;
+    // use_count() is a relaxed read. Copying and dropping a reference is an acquire-release
+    // read-modify-write on the count, so every former holder's last reads of the object happen
+    // before what `f` writes.
+    { std::shared_ptr<T> probe = value_; }
+    return f(const_cast<std::remove_const_t<T>&>(*value_));
+  }
 
  private:
   mutable std::mutex mu_;
@@ -61,7 +76,16 @@ struct EngineImpl {
   Status commit(Transaction& tx);
 
   SnapshotPtr head() const { return head_.load(); }
+  bool has_hooks_or_observers() const;
+  // Replace the hook / observer lists (callers hold hooks_mu).
+  void set_hooks(std::shared_ptr<const HookList> list);
+  void set_observers(std::shared_ptr<const ObserverList> list);
 
+ private:
+  // The fast path of commit() for a deferred single write onto an unshared head.
+  bool commit_in_place(Transaction& tx, uint64_t cur);
+
+ public:
   EngineOptions options;
   std::atomic<bool> strict_cas;
   std::atomic<bool> strict_guards;
@@ -72,7 +96,8 @@ struct EngineImpl {
   std::mutex hooks_mu;  // serialises hook/observer list updates (readers use the atomics)
   SharedSlot<const HookList> hooks;
   SharedSlot<const ObserverList> observers;
-  SharedSlot<const audit::Auditor> auditor;  // null: audit disabled
+  std::atomic<size_t> hook_or_observer_count{0};  // lets commits skip both lists when empty
+  SharedSlot<const audit::Auditor> auditor;       // null: audit disabled
 
   std::function<void()> before_block;  // set once, before concurrent use (set_blocking_hooks)
   std::function<void()> after_block;

@@ -376,5 +376,85 @@ TEST(EngineTest, ExecuteRunsProcessAndMapsOutput) {
   EXPECT_EQ(engine.version(), 2u);
 }
 
+// ---- commits onto an unshared head (in place)
+// -----------------------------------------------------
+
+uintptr_t domain_node(const Engine& e) {
+  return reinterpret_cast<uintptr_t>(e.snapshot()->data.find("domain")->node_id());
+}
+
+Map wide_domain() {
+  Map d;
+  for (int i = 0; i < 500; ++i) d = d.set(Value("k" + std::to_string(i)), Value(i));
+  return Map{{"domain", d}};
+}
+
+TEST(EngineTest, SingleWriteOntoAnUnsharedHeadUpdatesItInPlace) {
+  Engine engine = seeded(wide_domain());
+  uintptr_t before = domain_node(engine);  // no snapshot is held past this line
+  Transaction tx = engine.transaction();
+  ASSERT_TRUE(tx.set("domain.k10", -10).is_ok());
+  ASSERT_TRUE(tx.commit().is_ok());
+  EXPECT_EQ(engine.version(), 2u);
+  EXPECT_EQ(at(engine, "domain.k10"), Value(-10));
+  EXPECT_EQ(at(engine, "domain.k11"), Value(11));
+  EXPECT_EQ(domain_node(engine), before);  // the same map node, now at version 2
+  EXPECT_EQ(engine.stats().commits, 2u);
+}
+
+TEST(EngineTest, AHeldSnapshotOrValueIsNeverChangedByACommit) {
+  Engine engine = seeded(wide_domain());
+  SnapshotPtr held = engine.snapshot();
+  Transaction tx = engine.transaction();
+  ASSERT_TRUE(tx.set("domain.k10", -10).is_ok());
+  ASSERT_TRUE(tx.commit().is_ok());
+  EXPECT_EQ(held->version, 1u);
+  EXPECT_EQ(held->get("domain.k10").value(), Value(10));
+  EXPECT_EQ(at(engine, "domain.k10"), Value(-10));
+
+  // A value taken out of a snapshot that is then dropped keeps its content too.
+  Value domain = engine.snapshot()->get("domain").value();
+  held.reset();
+  Transaction tx2 = engine.transaction();
+  ASSERT_TRUE(tx2.set("domain.k11", -11).is_ok());
+  ASSERT_TRUE(tx2.commit().is_ok());
+  EXPECT_EQ(*domain.as_map().find("k11"), Value(11));
+  EXPECT_EQ(at(engine, "domain.k11"), Value(-11));
+}
+
+TEST(EngineTest, ObserversAndHooksSeeThePreviousVersion) {
+  Engine engine = seeded(wide_domain());
+  std::vector<int64_t> seen_before, seen_after;
+  engine.add_commit_observer([&](const Snapshot& next, const CommitView& view) {
+    seen_before.push_back(view.head.get("domain.k1").value().as_int());
+    seen_after.push_back(next.get("domain.k1").value().as_int());
+  });
+  Transaction tx = engine.transaction();
+  ASSERT_TRUE(tx.set("domain.k1", 100).is_ok());
+  ASSERT_TRUE(tx.commit().is_ok());
+  EXPECT_EQ(seen_before, std::vector<int64_t>{1});
+  EXPECT_EQ(seen_after, std::vector<int64_t>{100});
+}
+
+TEST(EngineTest, InPlaceCommitsKeepConflictsSignalsAndOutbox) {
+  Engine engine = seeded(wide_domain());
+  Transaction tx = engine.transaction();
+  ASSERT_TRUE(tx.set("domain.k3", 33).is_ok());
+  tx.add_signal(Map{{"cmd", "go"}});
+  tx.add_outbox({"orders", Value(1)});
+  ASSERT_TRUE(tx.commit().is_ok());
+  EXPECT_EQ(engine.snapshot()->signals, (Map{{"cmd", "go"}}));
+  std::vector<OutboxMessage> out = engine.drain_outbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].topic, "orders");
+  // The write joined the modification index: a commit based on version 1 that touches the same
+  // path conflicts, a disjoint one does not.
+  Status clash = engine.compare_and_swap(1, Map{{"domain", Map{{"k3", 0}}}});
+  EXPECT_EQ(clash.code(), ErrorCode::kConflict);
+  EXPECT_THAT(clash.message(), HasSubstr("domain.k3"));
+  EXPECT_TRUE(engine.compare_and_swap(1, Map{{"domain", Map{{"k4", 0}}}}).is_ok());
+  EXPECT_EQ(at(engine, "domain.k3"), Value(33));
+}
+
 }  // namespace
 }  // namespace theus

@@ -186,6 +186,26 @@ Result<Value> set(const Value& node, const Path& path, Value value, size_t depth
   }
 }
 
+Status set_in_place(Value* node, const Path& path, Value value, size_t depth) {
+  // Descend through existing map keys, making each map on the way private to this tree.
+  // (Copying a shared node changes nothing observable, so an error below leaves *root equal.)
+  while (depth < path.size() && node->is_map()) {
+    Map& m = node->mutable_map();
+    Value* slot = m.mutable_find(map_key(m, path[depth], path.loose(), true));
+    if (!slot) break;
+    node = slot;
+    ++depth;
+  }
+  if (depth == path.size()) {
+    *node = std::move(value);
+    return Status::ok();
+  }
+  // A missing key, a list, a foreign object or a scalar: the persistent update from here.
+  THEUS_ASSIGN_OR_RETURN(Value next, set(*node, path, std::move(value), depth));
+  *node = std::move(next);
+  return Status::ok();
+}
+
 Result<Value> erase(const Value& node, const Path& path, bool missing_ok, size_t depth) {
   // `depth` past the last segment (an empty path, or `from` == size) would address the root.
   if (depth >= path.size()) return Status(ErrorCode::kInvalidArgument, "cannot erase the root");

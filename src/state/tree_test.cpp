@@ -343,5 +343,44 @@ TEST(TreeTest, ForeignWithoutHooksIsTypeMismatch) {
   EXPECT_EQ(tree::set(root, P("o.x"), 1).code(), ErrorCode::kTypeMismatch);
 }
 
+// ---- set_in_place
+// ---------------------------------------------------------------------------------
+
+TEST(TreeSetInPlaceTest, EqualsThePersistentSetForEveryKindOfPath) {
+  for (const char* text : {"domain.user.name", "domain.n", "domain.new.deep.key", "domain.none.x",
+                           "domain.items[1]", "domain.items[5]", "domain.items[-1]", "top"}) {
+    Value root = sample();
+    Value expected = tree::set(root, P(text), Value("v")).value();
+    ASSERT_TRUE(tree::set_in_place(&root, P(text), Value("v")).is_ok()) << text;
+    EXPECT_EQ(root, expected) << text;
+  }
+}
+
+TEST(TreeSetInPlaceTest, OtherHoldersOfTheTreeAreUnaffected) {
+  Value root = sample();
+  Value held = root;                                          // shares every node
+  Value user = tree::lookup(root, P("domain.user")).value();  // shares a subtree
+  ASSERT_TRUE(tree::set_in_place(&root, P("domain.user.name"), Value("bob")).is_ok());
+  EXPECT_EQ(tree::lookup(root, P("domain.user.name")).value(), Value("bob"));
+  EXPECT_EQ(held, sample());
+  EXPECT_EQ(user.as_map().find("name")->as_string(), "ann");
+  // A second write reuses what the first one copied: the root node stays the same.
+  const void* root_node = root.node_id();
+  ASSERT_TRUE(tree::set_in_place(&root, P("domain.user.age"), Value(4)).is_ok());
+  EXPECT_EQ(root.node_id(), root_node);
+  EXPECT_EQ(tree::lookup(root, P("domain.user.age")).value(), Value(4));
+  EXPECT_EQ(held, sample());
+}
+
+TEST(TreeSetInPlaceTest, ErrorsAreThoseOfSetAndLeaveTheRootEqual) {
+  Value root = sample();
+  Status st = tree::set_in_place(&root, P("domain.n.x"), Value(1));
+  EXPECT_EQ(st.code(), ErrorCode::kTypeMismatch);
+  EXPECT_EQ(st.message(), tree::set(sample(), P("domain.n.x"), Value(1)).status().message());
+  EXPECT_EQ(tree::set_in_place(&root, P("domain.items.x"), Value(1)).code(),
+            ErrorCode::kTypeMismatch);
+  EXPECT_EQ(root, sample());
+}
+
 }  // namespace
 }  // namespace theus

@@ -1,6 +1,7 @@
 // Transaction: working roots + delta log + write set; commit hands over to the engine.
 #include "theus/transaction.hpp"
 
+#include <cassert>
 #include <cstdio>
 
 #include "engine/engine_impl.hpp"
@@ -41,6 +42,7 @@ Transaction& Transaction::operator=(Transaction&& other) noexcept {
     origin_ = other.origin_;
     generation_ = other.generation_;
     state_ = other.state_;
+    deferred_ = other.deferred_;
     other.state_ = State::kAborted;
   }
   return *this;
@@ -52,6 +54,7 @@ void Transaction::abort() noexcept {
   if (state_ != State::kOpen) return;
   state_ = State::kAborted;
   // Nothing reached the engine: dropping the working roots, log, signals and outbox is the abort.
+  deferred_ = false;
   deltas_.clear();
   writes_.clear();
   signals_.clear();
@@ -76,8 +79,43 @@ Status Transaction::begin() {
   return Status::ok();
 }
 
+namespace {
+
+// True when setting `path` below `root` cannot fail: the walk meets only maps down to the parent
+// of the last segment, or stops early at a missing key or a null (the rest is created as maps).
+// Setting a key in a map always succeeds, so the last segment is not looked up.
+bool set_cannot_fail(const Value& root, const Path& path) {
+  const Value* node = &root;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (node->is_null()) return true;
+    if (!node->is_map()) return false;
+    if (i + 1 == path.size()) return true;
+    const Map& m = node->as_map();
+    node = m.find(tree::map_key(m, path[i], path.loose(), true));
+    if (!node) return true;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Transaction::materialize() const {
+  if (!deferred_) return;
+  deferred_ = false;
+  // Checked by set_cannot_fail against this same root when it was recorded.
+  Status st = tree::set_in_place(&data_, deltas_.front().path, deltas_.front().value);
+  (void)st;
+  assert(st.is_ok());
+}
+
+const Value& Transaction::data() const {
+  materialize();
+  return data_;
+}
+
 Result<Value> Transaction::get(const Path& path) const {
   if (is_heavy_root(path)) return tree::lookup(heavy_, path, 1);
+  materialize();
   return tree::lookup(data_, path);
 }
 
@@ -88,16 +126,28 @@ Result<Value> Transaction::get(std::string_view path) const {
 
 Result<std::optional<Value>> Transaction::find(const Path& path) const {
   if (is_heavy_root(path)) return tree::find(heavy_, path, 1);
+  materialize();
   return tree::find(data_, path);
 }
 
 Status Transaction::record(Delta delta, std::vector<WriteRecord> writes) {
   if (!is_open()) return {ErrorCode::kFailedPrecondition, "Transaction is already finished"};
-  // Apply to copies first: a failed write leaves the transaction exactly as it was.
-  Value data = data_, heavy = heavy_;
-  THEUS_RETURN_IF_ERROR(apply_delta(delta, &data, &heavy, /*replay=*/false));
-  data_ = std::move(data);
-  heavy_ = std::move(heavy);
+  materialize();
+  if (delta.op == DeltaOp::kSet && !delta.path.empty() && !is_heavy_root(delta.path) &&
+      set_cannot_fail(data_, delta.path)) {
+    if (deltas_.empty()) {
+      deferred_ = true;
+    } else {
+      // Copy-on-write into the working root (nodes this transaction already copied are reused).
+      THEUS_RETURN_IF_ERROR(tree::set_in_place(&data_, delta.path, delta.value));
+    }
+  } else {
+    // Apply to copies first: a failed write leaves the transaction exactly as it was.
+    Value data = data_, heavy = heavy_;
+    THEUS_RETURN_IF_ERROR(apply_delta(delta, &data, &heavy, /*replay=*/false));
+    data_ = std::move(data);
+    heavy_ = std::move(heavy);
+  }
   deltas_.push_back(std::move(delta));
   for (auto& w : writes) writes_.push_back(std::move(w));
   ++generation_;
@@ -147,6 +197,7 @@ Result<Path> key_path(const Value& key) {
 
 Status Transaction::update(const Map& data, const Map& heavy) {
   // One update is one write: if a later key fails, the keys merged before it are rolled back.
+  materialize();
   Value data_before = data_, heavy_before = heavy_;
   size_t deltas_before = deltas_.size(), writes_before = writes_.size();
   Status st = [&]() -> Status {

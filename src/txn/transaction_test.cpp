@@ -394,5 +394,64 @@ TEST(DeltaTest, ReplayEraseOfAbsentKeyIsANoOp) {
             ErrorCode::kInvalidArgument);
 }
 
+// ---- the deferred first write -------------------------------------------------------------------
+
+TEST(TransactionTest, DeferredFirstWriteIsSeenByEveryRead) {
+  Engine engine = seeded(base_data());
+  {
+    Transaction tx = engine.transaction();
+    ASSERT_TRUE(tx.set("domain.a", 42).is_ok());
+    EXPECT_EQ(tx.deltas().size(), 1u);
+    EXPECT_THAT(write_paths(tx), ElementsAre("domain.a"));
+    EXPECT_EQ(tx.get("domain.a").value(), Value(42));
+  }
+  {
+    Transaction tx = engine.transaction();
+    ASSERT_TRUE(tx.set("domain.new.deep", 1).is_ok());
+    EXPECT_EQ(tx.find(P("domain.new.deep")).value(), std::optional<Value>(Value(1)));
+  }
+  {
+    Transaction tx = engine.transaction();
+    ASSERT_TRUE(tx.set("domain.a", 7).is_ok());
+    const Value& data = tx.data();
+    EXPECT_EQ(data.as_map().find("domain")->as_map().find("a")->as_int(), 7);
+  }
+  EXPECT_EQ(engine.snapshot()->get("domain.a").value(), Value(1));  // nothing was committed
+}
+
+TEST(TransactionTest, WritesAfterADeferredWriteBuildOnIt) {
+  Engine engine = seeded(base_data());
+  Transaction tx = engine.transaction();
+  ASSERT_TRUE(tx.set("domain.c", Map{{"y", 2}}).is_ok());  // deferred
+  ASSERT_TRUE(tx.set("domain.c.z", 3).is_ok());            // needs the first one applied
+  ASSERT_TRUE(tx.list_append(P("domain.q"), 4).is_ok());
+  EXPECT_EQ(tx.get("domain.c").value(), Value(Map{{"y", 2}, {"z", 3}}));
+  ASSERT_TRUE(tx.commit().is_ok());
+  EXPECT_EQ(engine.snapshot()->get("domain.c").value(), Value(Map{{"y", 2}, {"z", 3}}));
+  EXPECT_EQ(engine.snapshot()->get("domain.q").value(), Value(List{1, 2, 3, 4}));
+}
+
+TEST(TransactionTest, FailedUpdateAfterADeferredWriteKeepsThatWrite) {
+  Engine engine = seeded(base_data());
+  Transaction tx = engine.transaction();
+  ASSERT_TRUE(tx.set("domain.a", 5).is_ok());  // deferred
+  EXPECT_EQ(tx.update(Map{{"domain.b", 1}, {"domain.a.x", 2}}).code(), ErrorCode::kTypeMismatch);
+  EXPECT_EQ(tx.deltas().size(), 1u);
+  EXPECT_EQ(tx.get("domain.a").value(), Value(5));
+  EXPECT_FALSE(tx.find(P("domain.b")).value().has_value());
+  ASSERT_TRUE(tx.commit().is_ok());
+  EXPECT_EQ(engine.snapshot()->get("domain.a").value(), Value(5));
+}
+
+TEST(TransactionTest, WriteThatCouldFailIsAppliedAtOnceAndReportsItsError) {
+  Engine engine = seeded(base_data());
+  Transaction tx = engine.transaction();
+  // domain.a holds an int: the write is not deferred, its error comes back from set().
+  EXPECT_EQ(tx.set("domain.a.x", 1).code(), ErrorCode::kTypeMismatch);
+  EXPECT_TRUE(tx.deltas().empty());
+  ASSERT_TRUE(tx.set("domain.q[1]", 9).is_ok());  // through a list: applied at once
+  EXPECT_EQ(tx.get("domain.q").value(), Value(List{1, 9, 3}));
+}
+
 }  // namespace
 }  // namespace theus

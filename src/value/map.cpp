@@ -102,6 +102,19 @@ Map Map::replace(const Found& at, Value value) const {
   return Map(r);
 }
 
+Value* Map::mutable_find(const Value& key) {
+  long slot = find_slot(root_, key);
+  if (slot < 0) return nullptr;
+  if (!root_->unique()) {
+    auto* r = new MapRoot();
+    r->entries = root_->entries;
+    r->index = root_->index;
+    r->live = root_->live;
+    *this = Map(r);
+  }
+  return &root_->entries.mutable_at(static_cast<size_t>(slot))->value;
+}
+
 Map Map::set(Value key, Value value) const {
   Found at = lookup(key);
   if (at.value) return replace(at, std::move(value));

@@ -395,5 +395,77 @@ TEST(MapTest, PropertyRandomOpsMatchNaiveMapSmall) { run_map_property(1, 6000, 2
 
 TEST(MapTest, PropertyRandomOpsMatchNaiveMapLarge) { run_map_property(2, 12000, 1000, 500); }
 
+// ---- copy-on-write access (mutable_find)
+// ---------------------------------------------------------
+
+Map numbered(int n) {
+  std::vector<std::pair<Value, Value>> items;
+  for (int i = 0; i < n; ++i) items.emplace_back(Value("k" + std::to_string(i)), Value(i));
+  return Map::from_items(std::move(items));
+}
+
+TEST(MapTest, MutableFindLeavesEveryMapSharingNodesUnchanged) {
+  Map m = numbered(2000);  // a trie several levels deep, with an index
+  Map shared = m;
+  Value* slot = m.mutable_find(Value("k1234"));
+  ASSERT_NE(slot, nullptr);
+  *slot = Value("changed");
+  EXPECT_EQ(*m.find("k1234"), Value("changed"));
+  EXPECT_EQ(*shared.find("k1234"), Value(1234));  // the other holder sees the old value
+  EXPECT_FALSE(Value(m).identical(Value(shared)));
+  EXPECT_EQ(m.size(), 2000u);
+  EXPECT_EQ(m.keys(), shared.keys());  // order and keys untouched
+}
+
+TEST(MapTest, MutableFindReusesNodesThisMapAlreadyOwns) {
+  Map m = numbered(2000);
+  Map shared = m;
+  *m.mutable_find(Value("k7")) = Value(-7);  // copies the root and the path to k7
+  const void* root_after_first = Value(m).node_id();
+  *m.mutable_find(Value("k8")) = Value(-8);  // same leaf: private now, updated in place
+  *m.mutable_find(Value("k1999")) = Value(-1999);
+  EXPECT_EQ(Value(m).node_id(), root_after_first);
+  EXPECT_EQ(*m.find("k7"), Value(-7));
+  EXPECT_EQ(*m.find("k8"), Value(-8));
+  EXPECT_EQ(*m.find("k1999"), Value(-1999));
+  EXPECT_EQ(*shared.find("k7"), Value(7));
+  EXPECT_EQ(*shared.find("k8"), Value(8));
+  EXPECT_EQ(*shared.find("k1999"), Value(1999));
+}
+
+TEST(MapTest, MutableFindOfAnAbsentKeyCopiesNothing) {
+  Map m = numbered(50);
+  Map shared = m;
+  EXPECT_EQ(m.mutable_find(Value("nope")), nullptr);
+  EXPECT_TRUE(m.same_as(shared));
+  EXPECT_TRUE(Value(m).identical(Value(shared)));
+  Map empty;
+  EXPECT_EQ(empty.mutable_find(Value("x")), nullptr);
+}
+
+TEST(MapTest, PropertyMutableFindMatchesPersistentSetAndKeepsSnapshots) {
+  // Random in-place updates against a model, with snapshots taken along the way: every snapshot
+  // must keep exactly the content it had when it was taken.
+  std::mt19937 rng(7);
+  const int n = 3000;
+  Map m = numbered(n);
+  std::vector<int64_t> model(n);
+  for (int i = 0; i < n; ++i) model[i] = i;
+  std::vector<std::pair<Map, std::vector<int64_t>>> snapshots;
+  for (int step = 0; step < 20000; ++step) {
+    int k = static_cast<int>(rng() % n);
+    int64_t v = static_cast<int64_t>(rng() % 100000);
+    Value* slot = m.mutable_find(Value("k" + std::to_string(k)));
+    ASSERT_NE(slot, nullptr);
+    *slot = Value(v);
+    model[k] = v;
+    if (step % 997 == 0) snapshots.emplace_back(m, model);
+  }
+  for (int i = 0; i < n; ++i) ASSERT_EQ(*m.find(Value("k" + std::to_string(i))), Value(model[i]));
+  for (const auto& [snap, expect] : snapshots)
+    for (int i = 0; i < n; ++i)
+      ASSERT_EQ(*snap.find(Value("k" + std::to_string(i))), Value(expect[i])) << i;
+}
+
 }  // namespace
 }  // namespace theus

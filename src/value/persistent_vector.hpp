@@ -156,6 +156,32 @@ class PVec {
     return out;
   }
 
+  // Copy-on-write access for the sole owner of this PVec object: the slot of item i, after making
+  // every node on its path private (a shared node is copied, which shares its children; a node
+  // with a single reference is reused in place). A node is private only if all its ancestors
+  // are: copying a shared ancestor raises its children's counts, so the walk is top-down.
+  T* mutable_at(size_t i) {
+    assert(i < size_);
+    size_t toff = tail_offset();
+    if (i >= toff) {
+      if (!tail_->unique()) replace_tail(copy_leaf(tail_, tail_->n, tail_->n));
+      return tail_->items() + (i - toff);
+    }
+    if (!root_->unique()) replace_root(copy_inner(root_, root_->n));
+    Node* nd = root_;
+    for (uint32_t level = shift_; level > 0; level -= kBits) {
+      Node*& child = nd->kids()[(i >> level) & kMask];
+      if (!child->unique()) {
+        Node* copy =
+            level == kBits ? copy_leaf(child, child->n, child->n) : copy_inner(child, child->n);
+        unref(child);
+        child = copy;
+      }
+      nd = child;
+    }
+    return nd->items() + (i & kMask);
+  }
+
   [[nodiscard]] PVec pop_back() const {
     assert(size_ > 0);
     if (size_ == 1) return PVec();

@@ -122,6 +122,10 @@ const Map& Value::as_map() const noexcept {
   assert(kind_ == Kind::kMap);
   return map_;
 }
+Map& Value::mutable_map() noexcept {
+  assert(kind_ == Kind::kMap);
+  return map_;
+}
 const BufferRef& Value::as_buffer() const noexcept {
   assert(kind_ == Kind::kBuffer);
   return buf_->ref;
