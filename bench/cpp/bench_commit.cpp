@@ -1,6 +1,8 @@
 // Commit of a 1-key delta into a map of 10^3..10^6 keys living at `domain`, through
 // engine.transaction() + tx.set() + tx.commit(), against a naive copy-on-commit store (the whole
 // std::unordered_map / std::map is copied under a mutex on every commit, same operation).
+// Nothing else holds the head in the `set` and `incr` loops, so commits update it in place; the
+// `set_held_head` loop keeps a reader on the previous version, so every commit copies its path.
 // DESIGN.md section 4: <= 2 us at 10^6 keys and flat as the map grows (10^6 / 10^3 ratio <= 3).
 // The summary uses CPU time per commit (this machine's cores are shared; Google Benchmark's table
 // shows real time too).
@@ -87,6 +89,26 @@ void BM_TheusCommitSet(benchmark::State& state) {
   if (i > 0) {
     auto got = fx.engine.snapshot()->get(fx.paths[(i - 1) & (kProbeKeys - 1)]);
     if (!got || !(got.value() == Value(v - 1))) die("commit_set: last write not visible");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The same commit while a reader holds the version being replaced (a snapshot taken before each
+// transaction and dropped after its commit): the head cannot be updated in place, so the commit
+// copies the path to the key (copy-on-write), as it does under any concurrent reader.
+void BM_TheusCommitSetHeldHead(benchmark::State& state) {
+  TheusFixture& fx = theus_fixture(state.range(0));
+  size_t i = 0;
+  int64_t v = 0;
+  for (auto _ : state) {
+    theus::SnapshotPtr reader = fx.engine.snapshot();
+    Transaction tx = fx.engine.transaction();
+    Status st = tx.set(fx.paths[i & (kProbeKeys - 1)], Value(v));
+    if (st) st = tx.commit();
+    if (!st) die(theus_bench::cat("commit: ", st.to_string()));
+    if (reader->version + 1 != fx.engine.version()) die("held head: version did not advance");
+    ++i;
+    ++v;
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -196,6 +218,7 @@ void sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_TheusCommitSet)->Apply(sizes);
 BENCHMARK(BM_NaiveCommitSet<UMap>)->Name("BM_NaiveCommitSet_unordered_map")->Apply(sizes);
 BENCHMARK(BM_NaiveCommitSet<OMap>)->Name("BM_NaiveCommitSet_map")->Apply(sizes);
+BENCHMARK(BM_TheusCommitSetHeldHead)->Apply(sizes);
 BENCHMARK(BM_TheusCommitIncrement)->Apply(sizes);
 BENCHMARK(BM_NaiveCommitIncrement<UMap>)
     ->Name("BM_NaiveCommitIncrement_unordered_map")
@@ -223,6 +246,8 @@ void summarize(const theus_bench::CaptureReporter& runs, std::vector<theus_bench
   };
   add_family("set", "BM_TheusCommitSet", "BM_NaiveCommitSet_unordered_map", kUMapBaseline, "");
   add_family("set", "BM_TheusCommitSet", "BM_NaiveCommitSet_map", kOMapBaseline, "_vs_std_map");
+  add_family("set_held_head", "BM_TheusCommitSetHeldHead", "BM_NaiveCommitSet_unordered_map",
+             kUMapBaseline, "");
   add_family("incr", "BM_TheusCommitIncrement", "BM_NaiveCommitIncrement_unordered_map",
              kUMapBaseline, "");
 

@@ -1,7 +1,11 @@
 // Snapshot: one committed version of the state: (data map, heavy map, version, latched signals).
 // Snapshots are immutable and shared by pointer; taking one is O(1). (The per-path modification
 // index used for conflict checks lives in the engine: it is only ever consulted at the head.)
-// Thread-safety: immutable once published; share freely across threads.
+// When nothing but the engine holds the head (no SnapshotPtr, no transaction based on it), a
+// commit may turn that same object into the next version in place; nobody can observe it, since
+// every handle is a SnapshotPtr copied from the engine. So hold snapshots by SnapshotPtr: a
+// std::weak_ptr to a snapshot may lock() onto a later version.
+// Thread-safety: immutable while anyone holds it; share freely across threads.
 #pragma once
 
 #include <cstdint>
