@@ -135,27 +135,16 @@ Status EngineImpl::commit(Transaction& tx) {
 
   // 5. Install (the write set first joins the history, so a reader of version v finds its
   //    writes there), then signals, observers and the outbox, still in commit order.
-  index_.record(tx.writes_, next->version);
-  {
-    std::lock_guard hlock(history_mu);
-    // The finished transaction hands its write set over (no copy).
-    history.emplace_back(next->version,
-                         std::make_shared<const std::vector<WriteRecord>>(std::move(tx.writes_)));
-    if (history.size() > Engine::kWriteHistory) history.pop_front();
-  }
+  record_writes(tx, next->version);
   head_.store(next);
   retired = std::move(head);
   counters.commits.fetch_add(1, std::memory_order_relaxed);
-  for (auto item : next->signals) hub.publish(item.key.str() + ":" + item.value.str());
+  publish_signals(next->signals);
   if (extras) {
     std::shared_ptr<const ObserverList> obs = observers.load();
     for (const CommitObserver& o : *obs) o(*next, view);
   }
-  if (!tx.outbox_.empty()) {
-    std::lock_guard olock(outbox_mu);
-    for (auto& m : tx.outbox_) outbox.push_back(std::move(m));
-    tx.outbox_.clear();
-  }
+  release_outbox(tx);
   lock.unlock();
   return Status::ok();
 }
@@ -181,10 +170,8 @@ bool EngineImpl::commit_in_place(Transaction& tx, uint64_t cur) {
   // engine holds the head version (no reader, no other transaction), its nodes are updated in
   // place to become version cur + 1: no path is copied, no node allocated. Without hooks and
   // observers nobody needs the previous version. Called under the commit lock.
-  SnapshotPtr base = std::move(tx.base_);  // drop the transaction's own references to the head
-  Value released = std::exchange(tx.data_, Value());
-  released = Value();
-  base.reset();
+  tx.base_.reset();  // drop the transaction's own references to the head
+  tx.data_ = Value();
   const Delta& d = tx.deltas_.front();
   Map latched = latch_signals(tx.signals_);
   std::optional<Status> applied = head_.update_if_sole([&](Snapshot& s) {
@@ -204,21 +191,31 @@ bool EngineImpl::commit_in_place(Transaction& tx, uint64_t cur) {
     return false;
   }
   tx.deferred_ = false;
-  index_.record(tx.writes_, cur + 1);
-  {
-    std::lock_guard hlock(history_mu);
-    history.emplace_back(cur + 1,
-                         std::make_shared<const std::vector<WriteRecord>>(std::move(tx.writes_)));
-    if (history.size() > Engine::kWriteHistory) history.pop_front();
-  }
+  record_writes(tx, cur + 1);
   counters.commits.fetch_add(1, std::memory_order_relaxed);
-  for (auto item : latched) hub.publish(item.key.str() + ":" + item.value.str());
-  if (!tx.outbox_.empty()) {
-    std::lock_guard olock(outbox_mu);
-    for (auto& m : tx.outbox_) outbox.push_back(std::move(m));
-    tx.outbox_.clear();
-  }
+  publish_signals(latched);
+  release_outbox(tx);
   return true;
+}
+
+void EngineImpl::record_writes(Transaction& tx, uint64_t version) {
+  index_.record(tx.writes_, version);
+  std::lock_guard hlock(history_mu);
+  // The finished transaction hands its write set over (no copy).
+  history.emplace_back(version,
+                       std::make_shared<const std::vector<WriteRecord>>(std::move(tx.writes_)));
+  if (history.size() > Engine::kWriteHistory) history.pop_front();
+}
+
+void EngineImpl::publish_signals(const Map& latched) {
+  for (auto item : latched) hub.publish(item.key.str() + ":" + item.value.str());
+}
+
+void EngineImpl::release_outbox(Transaction& tx) {
+  if (tx.outbox_.empty()) return;
+  std::lock_guard olock(outbox_mu);
+  for (auto& m : tx.outbox_) outbox.push_back(std::move(m));
+  tx.outbox_.clear();
 }
 
 }  // namespace detail

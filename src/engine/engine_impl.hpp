@@ -84,6 +84,12 @@ struct EngineImpl {
  private:
   // The fast path of commit() for a deferred single write onto an unshared head.
   bool commit_in_place(Transaction& tx, uint64_t cur);
+  // Install steps shared by both paths (under the commit lock, in this order around the head
+  // update): the write set joins the index and the history; latched signals go out; the outbox
+  // messages are released.
+  void record_writes(Transaction& tx, uint64_t version);
+  void publish_signals(const Map& latched);
+  void release_outbox(Transaction& tx);
 
  public:
   EngineOptions options;
