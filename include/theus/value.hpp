@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <iterator>
 #include <new>
@@ -250,8 +251,14 @@ class Value {
   // Takes over one reference to `object`; `hooks` must outlive every Value made from it.
   static Value foreign(void* object, const ForeignHooks* hooks);
 
-  Value(const Value& o) noexcept : kind_(o.kind_), flags_(o.flags_) { copy_payload(o); }
-  Value(Value&& o) noexcept : kind_(o.kind_), flags_(o.flags_) { move_payload(o); }
+  Value(const Value& o) noexcept {
+    copy_head(o);
+    copy_payload(o);
+  }
+  Value(Value&& o) noexcept {
+    copy_head(o);
+    move_payload(o);
+  }
   Value& operator=(const Value& o) noexcept {
     if (this != &o) {
       Value copy(o);
@@ -262,8 +269,7 @@ class Value {
   Value& operator=(Value&& o) noexcept {
     if (this != &o) {
       release();
-      kind_ = o.kind_;
-      flags_ = o.flags_;
+      copy_head(o);
       move_payload(o);
     }
     return *this;
@@ -311,10 +317,13 @@ class Value {
   std::string str() const;
   // Hash consistent with ==: 1, 1.0 and True hash alike.
   size_t hash() const noexcept;
-  // Same kind and same payload/node: O(1); implies ==.
+  // Value(text).hash(), without building the Value (lookups by std::string_view).
+  static size_t hash_of_text(std::string_view text) noexcept;
+  // Same kind and same payload/node (or the same inline string): O(1); implies ==.
   bool identical(const Value& o) const noexcept;
   // Address of the heap node behind a string/bytes/container/buffer/foreign value (nullptr for
-  // scalars and empty containers): an identity token, never dereferenced by callers.
+  // scalars, empty containers and strings short enough to live inline): an identity token, never
+  // dereferenced by callers.
   const void* node_id() const noexcept;
 
   friend bool operator==(const Value& a, const Value& b);
@@ -329,13 +338,43 @@ class Value {
   bool is_tombstone() const noexcept { return flags_ == kTombstoneFlag; }
 
  private:
+  // flags_: bit 0 marks the tombstone (kind null); bit 1 marks a string/bytes value stored inline,
+  // whose length is in bits 4..7.
   static constexpr unsigned char kTombstoneFlag = 1;
+  static constexpr unsigned char kInlineFlag = 2;
+  static constexpr unsigned kInlineLenShift = 4;
+
+  // Short strings and bytes (up to kInlineCapacity bytes, the most common map keys) live in the
+  // Value itself: in the six bytes after kind_/flags_ and the eight of the payload, zero-filled
+  // past their length. No allocation, no pointer to follow when comparing keys, and equality of
+  // two inline strings is a comparison of the Value's two words. Every string that fits is stored
+  // inline, so an inline and a heap string are never equal.
+  static constexpr size_t kInlineCapacity = 14;
+  static constexpr size_t kInlineOffset = 2;  // offsetof(Value, inline_)
+  bool is_inline() const noexcept { return (flags_ & kInlineFlag) != 0; }
+  size_t inline_size() const noexcept { return flags_ >> kInlineLenShift; }
+  const char* inline_data() const noexcept {
+    return reinterpret_cast<const char*>(this) + kInlineOffset;
+  }
+  static size_t inline_text_hash(const char* data, size_t len) noexcept;
+  void set_inline(Kind kind, std::string_view s) noexcept {
+    kind_ = kind;
+    flags_ = static_cast<unsigned char>(kInlineFlag | (s.size() << kInlineLenShift));
+    char* dst = reinterpret_cast<char*>(this) + kInlineOffset;
+    std::memset(dst, 0, kInlineCapacity);
+    if (!s.empty()) std::memcpy(dst, s.data(), s.size());
+  }
+  // kind_, flags_ and the inline head, as one 8-byte copy.
+  void copy_head(const Value& o) noexcept {
+    std::memcpy(reinterpret_cast<char*>(this), reinterpret_cast<const char*>(&o),
+                kInlineOffset + sizeof inline_);
+  }
   // The heap node of string/bytes/list/map/buffer/foreign values (nullptr otherwise).
   const void* heap_node() const noexcept {
     switch (kind_) {
       case Kind::kString:
       case Kind::kBytes:
-        return str_;
+        return is_inline() ? nullptr : str_;
       case Kind::kList:
         return list_.root_;
       case Kind::kMap:
@@ -386,6 +425,7 @@ class Value {
 
   Kind kind_;
   unsigned char flags_ = 0;
+  char inline_[6] = {};  // the first bytes of an inline string; the rest overlay the union
   union {
     int64_t i_;
     double d_;

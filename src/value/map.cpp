@@ -1,6 +1,7 @@
 // Map: insertion-ordered persistent map. Entries live in a persistent vector (insertion order,
 // tombstones for erased slots); maps with more than MapRoot::kIndexThreshold slots also keep a
-// CHAMP index key -> slot. Tombstones are compacted away once they outnumber live entries.
+// hash index (SlotIndex) hash -> slot. Tombstones are compacted away once they outnumber live
+// entries.
 #include <cassert>
 
 #include "theus/value.hpp"
@@ -8,10 +9,10 @@
 
 namespace theus {
 
+using detail::index_hash;
 using detail::MapEntry;
 using detail::MapRoot;
 using detail::PVec;
-using detail::ValueKeyOps;
 
 namespace {
 
@@ -24,30 +25,44 @@ MapRoot* new_root(PVec<MapEntry> entries, size_t live) {
   if (r->indexed()) {
     uint32_t pos = 0;
     r->entries.for_each([&](const MapEntry& e) {
-      if (!e.key.is_tombstone()) r->index = r->index.assoc(e.key, pos);
+      if (!e.key.is_tombstone()) r->index = r->index.insert(index_hash(e.key), pos);
       ++pos;
     });
   }
   return r;
 }
 
-// Slot of `key`, or -1. `eq` tests a stored key; `hash` is ValueKeyOps::hash of the key.
+// Where a key lives: its slot and entry, or slot -1 and no entry.
+struct Slot {
+  long slot = -1;
+  const MapEntry* entry = nullptr;
+};
+
+// The slot of the key for which `eq(stored key)` holds; `hash` is index_hash of that key (used by
+// indexed maps only). A candidate from the index is confirmed against the entry itself, which
+// the caller wants anyway (no second walk down the entry vector).
 template <class Eq>
-long find_slot(const MapRoot* r, uint32_t hash, const Eq& eq) {
-  if (!r) return -1;
+Slot find_slot(const MapRoot* r, uint32_t hash, const Eq& eq) {
+  Slot found;
+  if (!r) return found;
   if (r->indexed()) {
-    const uint32_t* pos = r->index.find_hashed(hash, eq);
-    return pos ? static_cast<long>(*pos) : -1;
+    found.slot = r->index.find(hash, [&](uint32_t slot) {
+      const MapEntry& e = r->entries[slot];
+      found.entry = &e;
+      return eq(e.key);
+    });
+    if (found.slot < 0) found.entry = nullptr;
+    return found;
   }
   for (size_t i = 0; i < r->entries.size(); ++i) {
     const MapEntry& e = r->entries[i];
-    if (!e.key.is_tombstone() && eq(e.key)) return static_cast<long>(i);
+    if (!e.key.is_tombstone() && eq(e.key)) return {static_cast<long>(i), &e};
   }
-  return -1;
+  return found;
 }
 
-long find_slot(const MapRoot* r, const Value& key) {
-  return find_slot(r, ValueKeyOps::hash(key), [&](const Value& k) { return k == key; });
+Slot find_slot(const MapRoot* r, const Value& key) {
+  return find_slot(r, index_hash(key), [&](const Value& k) { return k == key; });
 }
 
 }  // namespace
@@ -65,8 +80,8 @@ void destroy_map_root(MapRoot* root) noexcept { MapRoot::destroy(root); }
 size_t Map::size() const noexcept { return root_ ? root_->live : 0; }
 
 const Value* Map::find(const Value& key) const noexcept {
-  long slot = find_slot(root_, key);
-  return slot < 0 ? nullptr : &root_->entries[static_cast<size_t>(slot)].value;
+  Slot at = find_slot(root_, key);
+  return at.entry ? &at.entry->value : nullptr;
 }
 
 const Value* Map::find(std::string_view key) const noexcept {
@@ -79,15 +94,14 @@ const Value* Map::find(std::string_view key) const noexcept {
     }
     return nullptr;
   }
-  size_t h = std::hash<std::string_view>{}(key);
-  long slot = find_slot(root_, static_cast<uint32_t>(h ^ (h >> 32)), eq);
-  return slot < 0 ? nullptr : &root_->entries[static_cast<size_t>(slot)].value;
+  Slot at = find_slot(root_, index_hash(Value::hash_of_text(key)), eq);
+  return at.entry ? &at.entry->value : nullptr;
 }
 
 Map::Found Map::lookup(const Value& key) const noexcept {
-  long slot = find_slot(root_, key);
-  if (slot < 0) return {};
-  return {slot, &root_->entries[static_cast<size_t>(slot)].value};
+  Slot at = find_slot(root_, key);
+  if (!at.entry) return {};
+  return {at.slot, &at.entry->value};
 }
 
 Map Map::replace(const Found& at, Value value) const {
@@ -103,7 +117,7 @@ Map Map::replace(const Found& at, Value value) const {
 }
 
 Value* Map::mutable_find(const Value& key) {
-  long slot = find_slot(root_, key);
+  long slot = find_slot(root_, key).slot;
   if (slot < 0) return nullptr;
   if (!root_->unique()) {
     auto* r = new MapRoot();
@@ -129,12 +143,12 @@ Map Map::set(Value key, Value value) const {
   auto* r = new MapRoot();
   r->entries = std::move(entries);
   r->live = root_->live + 1;
-  r->index = r->indexed() ? root_->index.assoc(key, pos) : root_->index;
+  r->index = r->indexed() ? root_->index.insert(index_hash(key), pos) : root_->index;
   return Map(r);
 }
 
 Map Map::erase(const Value& key) const {
-  long slot = find_slot(root_, key);
+  long slot = find_slot(root_, key).slot;
   if (slot < 0) return *this;
   if (root_->live == 1) return Map();
   if (!root_->indexed()) {
@@ -158,7 +172,7 @@ Map Map::erase(const Value& key) const {
   }
   auto* r = new MapRoot();
   r->entries = root_->entries.set(static_cast<size_t>(slot), MapEntry{Value::tombstone(), Value()});
-  r->index = root_->index.dissoc(key);
+  r->index = root_->index.erase(index_hash(key), static_cast<uint32_t>(slot));
   r->live = live;
   return Map(r);
 }
@@ -173,13 +187,15 @@ Map Map::from_items(std::vector<std::pair<Value, Value>> items) {
   // One pass: slots in order, index built alongside; duplicates update their first slot.
   std::vector<MapEntry> entries;
   entries.reserve(items.size());
-  detail::Champ<Value, uint32_t, ValueKeyOps> index;
+  detail::SlotIndex index;
   for (auto& [k, v] : items) {
-    if (const uint32_t* pos = index.find(k)) {
-      entries[*pos].value = std::move(v);
+    uint32_t hash = index_hash(k);
+    long pos = index.find(hash, [&](uint32_t slot) { return entries[slot].key == k; });
+    if (pos >= 0) {
+      entries[static_cast<size_t>(pos)].value = std::move(v);
       continue;
     }
-    index = index.assoc(k, static_cast<uint32_t>(entries.size()));
+    index = index.insert(hash, static_cast<uint32_t>(entries.size()));
     entries.push_back(MapEntry{std::move(k), std::move(v)});
   }
   auto* r = new MapRoot();

@@ -7,9 +7,9 @@
 #include <string_view>
 
 #include "theus/value.hpp"
-#include "value/champ.hpp"
 #include "value/persistent_vector.hpp"
 #include "value/rc.hpp"
+#include "value/slot_index.hpp"
 
 namespace theus::detail {
 
@@ -48,22 +48,18 @@ struct MapEntry {
   Value value;
 };
 
-struct ValueKeyOps {
-  static uint32_t hash(const Value& v) noexcept {
-    size_t h = v.hash();
-    return static_cast<uint32_t>(h ^ (h >> 32));
-  }
-  static bool eq(const Value& a, const Value& b) { return a == b; }
-};
+// The 32 bits of a key's hash the index uses.
+inline uint32_t index_hash(size_t h) noexcept { return static_cast<uint32_t>(h ^ (h >> 32)); }
+inline uint32_t index_hash(const Value& key) noexcept { return index_hash(key.hash()); }
 
 // A map is its entries in insertion order plus, once it has more than kIndexThreshold slots, a
-// hash index key -> slot. Small maps are searched linearly (cheaper than hashing into a trie).
+// hash index hash -> slot. Small maps are searched linearly (cheaper than hashing into a trie).
 struct MapRoot : RcBase {
   static constexpr size_t kIndexThreshold = 8;
 
-  PVec<MapEntry> entries;                     // slots, tombstones included
-  Champ<Value, uint32_t, ValueKeyOps> index;  // empty while entries.size() <= kIndexThreshold
-  size_t live = 0;                            // entries that are not tombstones
+  PVec<MapEntry> entries;  // slots, tombstones included
+  SlotIndex index;         // empty while entries.size() <= kIndexThreshold
+  size_t live = 0;         // entries that are not tombstones
 
   bool indexed() const noexcept { return entries.size() > kIndexThreshold; }
   static void destroy(MapRoot* r) noexcept { delete r; }

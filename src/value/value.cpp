@@ -2,11 +2,14 @@
 // deterministic printing.
 #include "theus/value.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <limits>
+#include <type_traits>
 
 #include "value/nodes.hpp"
 
@@ -22,7 +25,16 @@ using detail::StrNode;
 
 Value::Value(const char* s) : Value(std::string_view(s)) {}
 
-Value::Value(std::string_view s) : kind_(Kind::kString), str_(StrNode::make(s)) {}
+Value::Value(std::string_view s) : kind_(Kind::kString) {
+  static_assert(sizeof(Value) == 16 && std::is_standard_layout_v<Value>);
+  static_assert(offsetof(Value, inline_) == kInlineOffset &&
+                offsetof(Value, i_) == kInlineOffset + sizeof inline_);
+  if (s.size() <= kInlineCapacity) {
+    set_inline(Kind::kString, s);
+  } else {
+    str_ = StrNode::make(s);
+  }
+}
 
 Value::Value(List list) noexcept : kind_(Kind::kList) { new (&list_) List(std::move(list)); }
 
@@ -30,8 +42,12 @@ Value::Value(Map map) noexcept : kind_(Kind::kMap) { new (&map_) Map(std::move(m
 
 Value Value::bytes(std::string_view data) {
   Value v;
-  v.kind_ = Kind::kBytes;
-  v.str_ = StrNode::make(data);
+  if (data.size() <= kInlineCapacity) {
+    v.set_inline(Kind::kBytes, data);
+  } else {
+    v.kind_ = Kind::kBytes;
+    v.str_ = StrNode::make(data);
+  }
   return v;
 }
 
@@ -108,11 +124,11 @@ double Value::as_number() const noexcept {
 }
 std::string_view Value::as_string() const noexcept {
   assert(kind_ == Kind::kString);
-  return str_->view();
+  return is_inline() ? std::string_view(inline_data(), inline_size()) : str_->view();
 }
 std::string_view Value::as_bytes() const noexcept {
   assert(kind_ == Kind::kBytes);
-  return str_->view();
+  return is_inline() ? std::string_view(inline_data(), inline_size()) : str_->view();
 }
 const List& Value::as_list() const noexcept {
   assert(kind_ == Kind::kList);
@@ -152,7 +168,7 @@ bool Value::truthy() const noexcept {
       return d_ != 0.0;
     case Kind::kString:
     case Kind::kBytes:
-      return str_->len != 0;
+      return is_inline() ? inline_size() != 0 : str_->len != 0;
     case Kind::kList:
       return !list_.empty();
     case Kind::kMap:
@@ -214,6 +230,20 @@ size_t mix(uint64_t x) {
   return static_cast<size_t>(x);
 }
 
+uint64_t load_bytes(const char* p, size_t n) noexcept {
+  uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  return w;
+}
+
+// Hash of a text of at most kInlineCapacity bytes from its first 6 and next 8 bytes, zero-padded:
+// an inline Value holds them in exactly that form, so hashing it is two loads and a mix.
+size_t short_text_hash(uint64_t head6, uint64_t tail8, size_t len) noexcept {
+  uint64_t h = (head6 ^ (static_cast<uint64_t>(len) << 56)) * 0x9e3779b97f4a7c15ULL;
+  uint64_t t = tail8 * 0xc2b2ae3d27d4eb4fULL;
+  return mix(h ^ ((t << 31) | (t >> 33)));
+}
+
 bool numbers_equal(const Value& a, const Value& b) {
   if (is_int_like(a) && is_int_like(b)) return int_of(a) == int_of(b);
   if (a.is_double() && b.is_double()) return a.as_double() == b.as_double();
@@ -232,6 +262,10 @@ bool Value::identical(const Value& o) const noexcept {
   switch (kind_) {
     case Kind::kNull:
       return true;
+    case Kind::kString:
+    case Kind::kBytes:
+      if (is_inline()) return std::memcmp(static_cast<const void*>(this), &o, sizeof(Value)) == 0;
+      return str_ == o.str_;
     case Kind::kList:
       return list_.same_as(o.list_);
     case Kind::kMap:
@@ -245,7 +279,7 @@ const void* Value::node_id() const noexcept {
   switch (kind_) {
     case Kind::kString:
     case Kind::kBytes:
-      return str_;
+      return is_inline() ? nullptr : str_;
     case Kind::kList:
       return list_.root_;
     case Kind::kMap:
@@ -267,6 +301,10 @@ bool operator==(const Value& a, const Value& b) {
       return true;
     case Kind::kString:
     case Kind::kBytes:
+      // Inline strings are zero-filled past their length: two words decide. An inline string
+      // (length <= kInlineCapacity) never equals a heap one (always longer).
+      if (a.is_inline() || b.is_inline())
+        return std::memcmp(static_cast<const void*>(&a), &b, sizeof(Value)) == 0;
       return a.str_ == b.str_ || (a.str_->hash == b.str_->hash && a.str_->view() == b.str_->view());
     case Kind::kList:
       return a.list_ == b.list_;
@@ -285,6 +323,18 @@ bool operator==(const Value& a, const Value& b) {
   }
 }
 
+// Inline text: zero-filled past its length up to kInlineCapacity bytes.
+size_t Value::inline_text_hash(const char* data, size_t len) noexcept {
+  return short_text_hash(load_bytes(data, 6), load_bytes(data + 6, 8), len);
+}
+
+size_t Value::hash_of_text(std::string_view text) noexcept {
+  if (text.size() > kInlineCapacity) return std::hash<std::string_view>{}(text);
+  size_t head = std::min<size_t>(text.size(), 6);
+  return short_text_hash(load_bytes(text.data(), head),
+                         load_bytes(text.data() + head, text.size() - head), text.size());
+}
+
 size_t Value::hash() const noexcept {
   switch (kind_) {
     case Kind::kNull:
@@ -299,9 +349,10 @@ size_t Value::hash() const noexcept {
       return std::hash<double>{}(d_);
     }
     case Kind::kString:
-      return str_->hash;
+      return is_inline() ? inline_text_hash(inline_data(), inline_size()) : str_->hash;
     case Kind::kBytes:
-      return str_->hash ^ 0x5bd1e995u;
+      return (is_inline() ? inline_text_hash(inline_data(), inline_size()) : str_->hash) ^
+             0x5bd1e995u;
     case Kind::kList: {
       size_t h = 0xcbf29ce484222325ULL;
       for (const Value& v : list_) h = (h ^ v.hash()) * 0x100000001b3ULL;

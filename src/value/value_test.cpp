@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -343,11 +345,11 @@ TEST(ValueTest, StrLeavesStringsUnquoted) {
 }
 
 TEST(ValueTest, CopySharesNodesAndIsIdentical) {
-  Value s("some string");
+  Value s("a string too long to be stored inline");
   Value c = s;
   EXPECT_TRUE(c.identical(s));
   EXPECT_EQ(c, s);
-  Value other("some string");
+  Value other("a string too long to be stored inline");
   EXPECT_EQ(other, s);
   EXPECT_FALSE(other.identical(s));
   Value list(List{1, 2, 3});
@@ -370,6 +372,102 @@ TEST(ValueTest, IdenticalComparesKindAndBits) {
   Value nan_copy = nan;
   EXPECT_TRUE(nan_copy.identical(nan));                 // identical although not ==
   EXPECT_TRUE(Value(List{}).identical(Value(List{})));  // both empty: no node at all
+}
+
+// Strings and bytes of up to 14 bytes live inside the Value; longer ones in a shared heap node.
+// Both must behave alike: content, equality, hashing (equal to Value::hash_of_text, which
+// Map::find(std::string_view) relies on), truthiness, copies, moves and assignment.
+TEST(ValueTest, InlineAndHeapStringsBehaveAlike) {
+  std::string text;
+  for (size_t len = 0; len <= 40; ++len) {
+    SCOPED_TRACE(len);
+    Value s(text);
+    Value b = Value::bytes(text);
+    EXPECT_EQ(s.as_string(), text);
+    EXPECT_EQ(b.as_bytes(), text);
+    EXPECT_EQ(s.node_id() == nullptr, len <= 14);  // inline: no node
+    EXPECT_EQ(s.hash(), Value::hash_of_text(text));
+    EXPECT_EQ(b.hash(), Value::hash_of_text(text) ^ 0x5bd1e995u);
+    EXPECT_EQ(s.truthy(), len > 0);
+    EXPECT_EQ(s, Value(text));
+    EXPECT_TRUE(s.identical(Value(text)) == (len <= 14));  // heap strings: distinct nodes
+    EXPECT_NE(s, b);
+    if (len > 0) {
+      std::string changed = text;
+      changed.back() = 'X';
+      EXPECT_NE(s, Value(changed));
+      EXPECT_NE(s, Value(text.substr(0, len - 1)));  // a prefix
+      EXPECT_NE(Value(text.substr(0, len - 1)), s);
+    }
+    Value copy = s;
+    EXPECT_TRUE(copy.identical(s));
+    Value moved = std::move(copy);
+    EXPECT_TRUE(copy.is_null());  // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(moved.as_string(), text);
+    Value assigned(List{1});
+    assigned = moved;
+    EXPECT_EQ(assigned.as_string(), text);
+    assigned = Value("a heap string replacing whatever was there");
+    assigned = s;
+    EXPECT_EQ(assigned, s);
+    text += static_cast<char>('a' + len % 26);
+  }
+}
+
+// Short strings are hashed from their inline words: every one- to three-character string over a
+// 64-letter alphabet, and "key0".."key99999", get distinct hashes (and distinct 32-bit index hashes,
+// bar a handful at most).
+TEST(ValueTest, ShortStringHashesSpreadWell) {
+  std::string alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.";
+  std::vector<std::string> texts;
+  for (char a : alphabet) {
+    texts.emplace_back(1, a);
+    for (char b : alphabet) {
+      texts.push_back({a, b});
+      for (char c : alphabet) texts.push_back({a, b, c});
+    }
+  }
+  for (int i = 0; i < 100000; ++i) texts.push_back("key" + std::to_string(i));
+  std::unordered_set<size_t> full;
+  std::unordered_set<uint32_t> low;
+  for (const std::string& t : texts) {
+    size_t h = Value(t).hash();
+    full.insert(h);
+    low.insert(static_cast<uint32_t>(h ^ (h >> 32)));
+  }
+  EXPECT_EQ(full.size(), texts.size());
+  EXPECT_GE(low.size() + 80, texts.size());  // ~370k values in 2^32: a few dozen expected
+}
+
+TEST(ValueTest, InlineStringsKeepEmbeddedNulBytes) {
+  using namespace std::string_view_literals;
+  Value a("a\0"sv);
+  Value b("a"sv);
+  Value c("a\0\0"sv);
+  EXPECT_EQ(a.as_string(), "a\0"sv);
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_NE(a.hash(), b.hash());
+  EXPECT_EQ(Value::bytes("\0\0\0"sv).as_bytes().size(), 3u);
+  EXPECT_EQ(Value::bytes("\0\0\0"sv).repr(), "b'\\x00\\x00\\x00'");
+}
+
+TEST(ValueTest, InlineStringKeysInLargeMaps) {
+  // Past the index threshold the map hashes keys; short keys are inline, long ones are not.
+  Map m;
+  for (int i = 0; i < 200; ++i) {
+    m = m.set(Value("k" + std::to_string(i)), Value(i));
+    m = m.set(Value("a longer key, stored on the heap " + std::to_string(i)), Value(-i));
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::string k = "k" + std::to_string(i);
+    ASSERT_NE(m.find(Value(k)), nullptr);
+    EXPECT_EQ(*m.find(Value(k)), Value(i));
+    EXPECT_EQ(*m.find(std::string_view(k)), Value(i));
+    std::string longer = "a longer key, stored on the heap " + std::to_string(i);
+    EXPECT_EQ(*m.find(std::string_view(longer)), Value(-i));
+  }
+  EXPECT_EQ(m.find(Value::bytes("k1")), nullptr);  // bytes never equal str
 }
 
 TEST(ValueTest, MovedFromValueIsNull) {
