@@ -22,18 +22,18 @@ struct StrNode : RcBase {
   std::string_view view() const noexcept { return {data(), len}; }
 
   static StrNode* make(std::string_view s) {
-    void* mem = ::operator new(sizeof(StrNode) + s.size() + 1);
-    auto* n = new (mem) StrNode();
+    auto* n = new (node_alloc(sizeof(StrNode) + s.size() + 1)) StrNode();
     n->len = s.size();
     char* dst = reinterpret_cast<char*>(n + 1);
     if (!s.empty()) std::memcpy(dst, s.data(), s.size());
     dst[s.size()] = '\0';
-    n->hash = std::hash<std::string_view>{}(s);
+    n->hash = Value::hash_of_text(s);
     return n;
   }
   static void destroy(StrNode* n) noexcept {
+    size_t size = sizeof(StrNode) + n->len + 1;
     n->~StrNode();
-    ::operator delete(n);
+    node_free(n, size);
   }
 };
 

@@ -26,32 +26,34 @@ class PVec {
   struct alignas(16) Node : RcBase {
     uint32_t n = 0;    // used slots
     bool leaf = true;  // needed by destroy(), which does not know the level
+    uint8_t cap = 0;   // slots allocated (the node's size, for node_free)
 
     T* items() noexcept { return std::launder(reinterpret_cast<T*>(this + 1)); }
     const T* items() const noexcept { return std::launder(reinterpret_cast<const T*>(this + 1)); }
     Node** kids() noexcept { return reinterpret_cast<Node**>(this + 1); }
     Node* const* kids() const noexcept { return reinterpret_cast<Node* const*>(this + 1); }
 
-    static Node* alloc_leaf(uint32_t cap) {
-      void* mem = ::operator new(sizeof(Node) + cap * sizeof(T));
-      Node* nd = new (mem) Node();
-      nd->leaf = true;
+    static size_t bytes(bool leaf, uint32_t cap) noexcept {
+      return sizeof(Node) + cap * (leaf ? sizeof(T) : sizeof(Node*));
+    }
+    static Node* alloc(bool leaf, uint32_t cap) {
+      assert(cap <= kWidth);
+      Node* nd = new (node_alloc(bytes(leaf, cap))) Node();
+      nd->leaf = leaf;
+      nd->cap = static_cast<uint8_t>(cap);
       return nd;
     }
-    static Node* alloc_inner(uint32_t cap) {
-      void* mem = ::operator new(sizeof(Node) + cap * sizeof(Node*));
-      Node* nd = new (mem) Node();
-      nd->leaf = false;
-      return nd;
-    }
+    static Node* alloc_leaf(uint32_t cap) { return alloc(true, cap); }
+    static Node* alloc_inner(uint32_t cap) { return alloc(false, cap); }
     static void destroy(Node* nd) noexcept {
       if (nd->leaf) {
         for (uint32_t i = 0; i < nd->n; ++i) nd->items()[i].~T();
       } else {
         for (uint32_t i = 0; i < nd->n; ++i) unref(nd->kids()[i]);
       }
+      size_t size = bytes(nd->leaf, nd->cap);
       nd->~Node();
-      ::operator delete(nd);
+      node_free(nd, size);
     }
   };
   static_assert(sizeof(Node) % alignof(T) == 0, "node header must keep payload aligned");

@@ -8,12 +8,20 @@
 #include <utility>
 
 #include "theus/value.hpp"
+#include "value/node_pool.hpp"
 
 namespace theus::detail {
 
 // Base of every node: the public RcHeader (retain / release) plus helpers for the internals.
+// Nodes made with `new` come from the node pool; variable-size nodes call node_alloc themselves
+// and are constructed with placement new.
 struct RcBase : RcHeader {
   bool unique() const noexcept { return rc.load(std::memory_order_acquire) == 1; }
+
+  static void* operator new(size_t bytes) { return node_alloc(bytes); }
+  static void* operator new(size_t, void* at) noexcept { return at; }
+  static void operator delete(void* p, size_t bytes) noexcept { node_free(p, bytes); }
+  static void operator delete(void*, void*) noexcept {}
 };
 
 // Owning pointer to a node type T that provides `static void destroy(T*)`.

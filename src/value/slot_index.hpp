@@ -41,10 +41,12 @@ class SlotIndex {
     Node** kids() noexcept { return reinterpret_cast<Node**>(entries() + nd); }
     Node* const* kids() const noexcept { return reinterpret_cast<Node* const*>(entries() + nd); }
 
+    static size_t bytes(uint32_t nd, uint32_t nodemap) noexcept {
+      return sizeof(Node) + nd * sizeof(Entry) +
+             static_cast<uint32_t>(__builtin_popcount(nodemap)) * sizeof(Node*);
+    }
     static Node* alloc(uint32_t nd, uint32_t datamap, uint32_t nodemap) {
-      uint32_t nn = static_cast<uint32_t>(__builtin_popcount(nodemap));
-      void* mem = ::operator new(sizeof(Node) + nd * sizeof(Entry) + nn * sizeof(Node*));
-      Node* n = new (mem) Node();
+      Node* n = new (node_alloc(bytes(nd, nodemap))) Node();
       n->datamap = datamap;
       n->nodemap = nodemap;
       n->nd = nd;
@@ -52,8 +54,9 @@ class SlotIndex {
     }
     static void destroy(Node* n) noexcept {
       for (uint32_t i = 0, nn = n->nn(); i < nn; ++i) unref(n->kids()[i]);
+      size_t size = bytes(n->nd, n->nodemap);
       n->~Node();
-      ::operator delete(n);
+      node_free(n, size);
     }
   };
   static_assert(sizeof(Node) == 16 && sizeof(Entry) == 8, "entries and child pointers aligned");

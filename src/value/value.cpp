@@ -27,8 +27,8 @@ Value::Value(const char* s) : Value(std::string_view(s)) {}
 
 Value::Value(std::string_view s) : kind_(Kind::kString) {
   static_assert(sizeof(Value) == 16 && std::is_standard_layout_v<Value>);
-  static_assert(offsetof(Value, inline_) == kInlineOffset &&
-                offsetof(Value, i_) == kInlineOffset + sizeof inline_);
+  static_assert(offsetof(Value, inline_a_) == kInlineOffset &&
+                offsetof(Value, inline_b_) == kInlineOffset + 2 && offsetof(Value, i_) == 8);
   if (s.size() <= kInlineCapacity) {
     set_inline(Kind::kString, s);
   } else {

@@ -415,8 +415,8 @@ TEST(ValueTest, InlineAndHeapStringsBehaveAlike) {
 }
 
 // Short strings are hashed from their inline words: every one- to three-character string over a
-// 64-letter alphabet, and "key0".."key99999", get distinct hashes (and distinct 32-bit index hashes,
-// bar a handful at most).
+// 64-letter alphabet, and "key0".."key99999", get distinct hashes (and distinct 32-bit index
+// hashes, bar a handful at most).
 TEST(ValueTest, ShortStringHashesSpreadWell) {
   std::string alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.";
   std::vector<std::string> texts;
