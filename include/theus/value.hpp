@@ -1,6 +1,9 @@
 // Value: one node of the immutable state tree (null, bool, int64, double, string, bytes, list, map,
 // buffer reference, opaque foreign handle). Lists and maps are persistent: "modifying" operations
 // are const and return a new value that shares every untouched node with the old one.
+// A Value is 16 bytes; strings and bytes of up to 14 bytes are stored in it, longer ones in a
+// shared heap node. as_string()/as_bytes() views into a short string therefore live as long as
+// that Value object (not its copies): keep the Value, not only the view.
 // Thread-safety: a Value is immutable; copies share nodes with atomic reference counts, so values
 // may be read from any number of threads. A single Value object must not be assigned concurrently.
 #pragma once
