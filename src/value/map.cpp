@@ -189,8 +189,9 @@ Map Map::from_items(std::vector<std::pair<Value, Value>> items) {
   entries.reserve(items.size());
   detail::SlotIndex index;
   for (auto& [k, v] : items) {
-    uint32_t hash = index_hash(k);
-    long pos = index.find(hash, [&](uint32_t slot) { return entries[slot].key == k; });
+    const Value& key = k;  // a structured binding cannot be captured before C++20 in clang 14
+    uint32_t hash = index_hash(key);
+    long pos = index.find(hash, [&](uint32_t slot) { return entries[slot].key == key; });
     if (pos >= 0) {
       entries[static_cast<size_t>(pos)].value = std::move(v);
       continue;

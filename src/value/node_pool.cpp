@@ -20,6 +20,15 @@ void* next_of(void* block) noexcept {
 }
 void set_next(void* block, void* next) noexcept { std::memcpy(block, &next, sizeof next); }
 
+// Sized where the compiler has sized deallocation (AddressSanitizer then checks the size).
+void delete_unpooled(void* p, [[maybe_unused]] size_t bytes) noexcept {
+#if defined(__cpp_sized_deallocation)
+  ::operator delete(p, bytes);
+#else
+  ::operator delete(p);
+#endif
+}
+
 }  // namespace
 
 uint32_t NodePool::cache_limit(size_t c) noexcept {
@@ -101,7 +110,7 @@ void* NodePool::allocate_one(size_t bytes) {
 
 void NodePool::deallocate_one(void* p, size_t bytes) noexcept {
   if (!pooled(bytes)) {
-    ::operator delete(p, bytes);
+    delete_unpooled(p, bytes);
     return;
   }
   set_next(p, nullptr);
@@ -126,7 +135,7 @@ void* NodePool::Cache::allocate(size_t bytes) {
 
 void NodePool::Cache::deallocate(void* p, size_t bytes) noexcept {
   if (!pooled(bytes)) {
-    ::operator delete(p, bytes);
+    delete_unpooled(p, bytes);
     return;
   }
   size_t c = class_of(bytes);
@@ -221,7 +230,7 @@ void* node_alloc(size_t bytes) {
 
 void node_free(void* p, size_t bytes) noexcept {
   if (!pool_enabled()) {
-    ::operator delete(p, bytes);
+    delete_unpooled(p, bytes);
     return;
   }
   if (NodePool::Cache* cache = thread_cache()) {
