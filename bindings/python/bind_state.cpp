@@ -254,13 +254,6 @@ void init_state(pyb::module_& m) {
                              "State is Immutable. Use .update() to create a new version.");
              throw pyb::error_already_set();
            })
-      .def("_root_token",
-           [](const PyState& s, const std::string& key) -> pyb::object {
-             // Identity of a committed root (changes whenever a commit rewrites it).
-             const Value* v = s.snap->data.find(std::string_view(key));
-             if (!v) return pyb::none();
-             return pyb::int_(reinterpret_cast<uintptr_t>(v->node_id()));
-           })
       .def("__repr__",
            [](const PyState& s) { return "<State v" + std::to_string(s.snap->version) + ">"; });
 
