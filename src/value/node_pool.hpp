@@ -3,7 +3,8 @@
 // nodes spread over tens of megabytes), so with 4 KiB pages nearly every node visited costs a TLB
 // miss on top of the cache miss. The pool carves nodes out of 2 MiB chunks that it asks the kernel
 // to back with transparent huge pages (madvise MADV_HUGEPAGE), which removes most of those misses
-// (a 1-key commit into 10^6 keys: about 40 % faster), and keeps nodes of one size together.
+// (a 1-key commit into 10^6 keys: a quarter to a third faster), and keeps nodes of one size
+// together.
 //
 // * Size classes of 16 bytes up to kMaxBytes; larger requests go to ::operator new.
 // * Each thread allocates from and frees into its own cache (no lock, no atomic); a cache hands
