@@ -66,15 +66,12 @@ ROOT_ALIASES = {"domain_ctx": "domain"}
 
 
 @dataclass
-class EffectViolation:
-    """One finding: where (1-based line and column), which rule, and why."""
+class _Located:
+    """A place in a source file (1-based line and column)."""
 
     file: str
     line: int
     col: int
-    check_id: str
-    message: str
-    severity: str = "ERROR"
 
     @property
     def location(self) -> str:
@@ -85,20 +82,19 @@ class EffectViolation:
 
 
 @dataclass
-class ParseFailure:
+class EffectViolation(_Located):
+    """One finding: where (1-based line and column), which rule, and why."""
+
+    check_id: str
+    message: str
+    severity: str = "ERROR"
+
+
+@dataclass
+class ParseFailure(_Located):
     """A file the linter could not parse (syntax error or undecodable bytes)."""
 
-    file: str
-    line: int
-    col: int
     message: str
-
-    @property
-    def location(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
-
-    def to_dict(self) -> Dict[str, Union[str, int]]:
-        return asdict(self)
 
 
 @dataclass
